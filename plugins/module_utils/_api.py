@@ -1,0 +1,487 @@
+# Copyright: (c) 2026, certops.digicert developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Private to certops.digicert: the one DigiCert CertCentral API client every plugin uses.
+
+Nothing here is a public API; it may change in any release.
+"""
+
+from __future__ import annotations
+
+import codecs
+import email.utils
+import json
+import random
+import re
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+try:
+    import requests
+    from requests.adapters import HTTPAdapter
+
+    REQUESTS_IMPORT_ERROR = None
+except ImportError as exc:  # pragma: no cover - exercised only where requests is missing
+    requests = None
+    HTTPAdapter = object
+    REQUESTS_IMPORT_ERROR = exc
+
+from ansible_collections.certops.digicert.plugins.module_utils._records import (
+    RecordError,
+    codes_from_json,
+    iter_codes_from_csv,
+)
+
+COLLECTION_VERSION = "0.1.0"
+USER_AGENT = f"certops.digicert/{COLLECTION_VERSION} (Ansible collection)"
+PLATFORM_URLS = {
+    "us": "https://www.digicert.com/services/v2",
+    "eu": "https://certcentral.digicert.eu/services/v2",
+}
+# A real order of 50,000 codes is about 35 MB of JSON; anything far beyond that is not an answer.
+DEFAULT_MAX_RESPONSE_BYTES = 256 * 1024 * 1024
+RETRIED_STATUSES = frozenset({429, 502, 503, 504})
+# DigiCert's published limits per API key: 100 requests per 5 seconds, 1000 per 3 minutes.
+RATE_LIMITS = ((100, 5.0), (1000, 180.0))
+_REDACTED = "********"
+
+
+class DigiCertAPIError(Exception):
+    """Any failure talking to DigiCert, carrying what a person needs to act on it.
+
+    ``status`` is the HTTP status (``None`` when no answer arrived), ``errors`` every
+    ``{"code", "message"}`` pair DigiCert sent, ``voucher_order_id`` the order asked about.
+    """
+
+    def __init__(
+        self,
+        reason: str,
+        status: int | None = None,
+        errors: list[dict] | None = None,
+        voucher_order_id: int | None = None,
+        url: str | None = None,
+    ) -> None:
+        self.reason = reason
+        self.status = status
+        self.errors = errors or []
+        self.voucher_order_id = voucher_order_id
+        self.url = url
+        super().__init__(self.message)
+
+    @property
+    def error_codes(self) -> list[str]:
+        return [str(error.get("code")) for error in self.errors]
+
+    @property
+    def message(self) -> str:
+        subject = f"voucher order {self.voucher_order_id}" if self.voucher_order_id is not None else "the DigiCert API"
+        text = f"DigiCert request for {subject} failed"
+        if self.status is not None:
+            text += f" with HTTP {self.status}"
+        text += f": {self.reason}"
+        if self.errors:
+            text += ". DigiCert said: " + "; ".join(f"{e.get('code')}: {e.get('message')}" for e in self.errors)
+        return text
+
+    def as_result(self) -> dict:
+        """The fields a module adds to its failure result, for playbooks that branch on them."""
+        return {
+            "http_status": self.status,
+            "error_codes": self.error_codes,
+            "errors": self.errors,
+            "voucher_order_id": self.voucher_order_id,
+        }
+
+
+@dataclass(frozen=True)
+class ConnectionSettings:
+    api_key: str
+    api_url: str
+    timeout: float = 30.0
+    validate_certs: bool = True
+    ca_path: str | None = None
+    retries: int = 5
+    max_retry_wait: float = 60.0
+    max_workers: int = 4
+
+    @classmethod
+    def from_options(cls, get_option: Callable[[str], object]) -> ConnectionSettings:
+        """Build settings from module params or plugin options; both use the same option names."""
+        api_key = get_option("api_key")
+        if not api_key:
+            raise ValueError("api_key is required: set the api_key option or the DIGICERT_API_KEY environment variable")
+        api_url = get_option("api_url") or PLATFORM_URLS[get_option("platform") or "us"]
+        parts = urlsplit(api_url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"api_url must be an http(s) URL such as {PLATFORM_URLS['us']}, not {api_url!r}")
+        if parts.query or parts.fragment or parts.username or parts.password:
+            raise ValueError("api_url must not contain credentials, a query or a fragment")
+        timeout = float(get_option("timeout"))
+        if timeout <= 0:
+            raise ValueError(f"timeout must be a positive number of seconds, not {timeout}")
+        retries = int(get_option("retries"))
+        max_retry_wait = float(get_option("max_retry_wait"))
+        if retries < 0 or max_retry_wait < 0:
+            raise ValueError("retries and max_retry_wait must not be negative")
+        return cls(
+            api_key=str(api_key),
+            api_url=api_url.rstrip("/"),
+            timeout=timeout,
+            validate_certs=bool(get_option("validate_certs")),
+            ca_path=get_option("ca_path") or None,
+            retries=retries,
+            max_retry_wait=max_retry_wait,
+        )
+
+
+class RateLimiter:
+    """Paces requests under DigiCert's rolling windows; shared by the threads of one process."""
+
+    def __init__(self, limits=RATE_LIMITS, clock=time.monotonic, sleep=time.sleep) -> None:
+        self._limits = limits
+        self._clock = clock
+        self._sleep = sleep
+        self._sent: deque[float] = deque()
+        self._lock = threading.Lock()
+
+    def wait_turn(self) -> float:
+        waited = 0.0
+        while True:
+            with self._lock:
+                now = self._clock()
+                longest_window = max(window for _count, window in self._limits)
+                while self._sent and now - self._sent[0] >= longest_window:
+                    self._sent.popleft()
+                delay = 0.0
+                for count, window in self._limits:
+                    recent = [t for t in self._sent if now - t < window]
+                    if len(recent) >= count:
+                        delay = max(delay, recent[-count] + window - now)
+                if delay <= 0:
+                    self._sent.append(now)
+                    return waited
+            self._sleep(delay)
+            waited += delay
+
+
+class DigiCertClient:
+    """A keep-alive session to one DigiCert API URL with one key.
+
+    Every request is a GET: reads are safe to retry. Nothing in this client creates or changes
+    anything at DigiCert, so no retry can ever spend money.
+    """
+
+    def __init__(
+        self,
+        settings: ConnectionSettings,
+        log: Callable[[str], None] | None = None,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        if requests is None:  # pragma: no cover - callers check REQUESTS_IMPORT_ERROR first
+            raise RuntimeError("the Python library requests is required")
+        self.settings = settings
+        self.max_response_bytes = max_response_bytes
+        self._log_sink = log
+        self._sleep = sleep
+        self._rate_limiter = RateLimiter()
+        self._api_host = urlsplit(settings.api_url).hostname
+        self.session = requests.Session()
+        adapter = HTTPAdapter(pool_connections=1, pool_maxsize=max(settings.max_workers, 1), max_retries=0)
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
+        self.session.headers.update({"User-Agent": USER_AGENT, "X-DC-DEVKEY": settings.api_key})
+        self.session.verify = (settings.ca_path or True) if settings.validate_certs else False
+
+    def close(self) -> None:
+        self.session.close()
+
+    def __enter__(self) -> DigiCertClient:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    def redact(self, text: str) -> str:
+        """Remove the API key from any text that might reach a person (a hostile page could echo it)."""
+        key = self.settings.api_key
+        return text.replace(key, _REDACTED) if key and key in text else text
+
+    def _log(self, message: str) -> None:
+        if self._log_sink is not None:
+            self._log_sink(self.redact(message))
+
+    def url_for(self, path: str) -> str:
+        return f"{self.settings.api_url}/{path.lstrip('/')}"
+
+    # -- transport ---------------------------------------------------------------------------
+
+    def get(self, path: str, accept: str = "application/json", params=None, voucher_order_id=None):
+        """GET ``path`` with retries of transient faults; return a streaming 2xx response."""
+        url = self.url_for(path)
+        if urlsplit(url).hostname != self._api_host:
+            raise DigiCertAPIError("refusing to send the API key to another host", url=url)
+        # DigiCert's own examples send Content-Type even on GET; some gateways expect it.
+        headers = {"Accept": accept, "Content-Type": "application/json"}
+        deadline = time.monotonic() + self.settings.max_retry_wait
+        attempt = 0
+        while True:
+            attempt += 1
+            self._rate_limiter.wait_turn()
+            started = time.monotonic()
+            try:
+                response = self.session.get(
+                    url,
+                    headers=headers,
+                    params=params,
+                    timeout=self.settings.timeout,
+                    stream=True,
+                    allow_redirects=False,
+                )
+            except requests.exceptions.SSLError as exc:
+                raise DigiCertAPIError(
+                    f"TLS verification of {self._api_host} failed ({self._exception_text(exc)}); "
+                    "set ca_path to a private CA bundle if a proxy re-signs traffic",
+                    voucher_order_id=voucher_order_id,
+                    url=url,
+                ) from None
+            except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
+                failure = self._transport_failure(exc, url, voucher_order_id)
+                if self._should_retry(attempt, deadline, None, failure.reason):
+                    continue
+                raise failure from None
+            elapsed = time.monotonic() - started
+            self._log(f"GET {response.url} -> HTTP {response.status_code} in {elapsed:.3f}s (attempt {attempt})")
+            if 200 <= response.status_code < 300:
+                return response
+            failure = self._http_failure(response, url, voucher_order_id)
+            if response.status_code in RETRIED_STATUSES and self._should_retry(
+                attempt, deadline, response.headers.get("Retry-After"), failure.reason
+            ):
+                continue
+            raise failure
+
+    def _should_retry(self, attempt: int, deadline: float, retry_after: str | None, reason: str) -> bool:
+        if attempt > self.settings.retries:
+            self._log(f"giving up after {attempt} attempts: {reason}")
+            return False
+        delay = _retry_after_seconds(retry_after)
+        if delay is None:
+            # Full jitter: spread retries of parallel workers instead of having them collide again.
+            delay = random.uniform(0, min(30.0, 0.5 * 2 ** (attempt - 1)))  # noqa: S311 - not for security
+        remaining = deadline - time.monotonic()
+        if delay > remaining:
+            self._log(f"not retrying: waiting {delay:.1f}s would pass max_retry_wait ({reason})")
+            return False
+        self._log(f"retry {attempt}/{self.settings.retries} in {delay:.2f}s after: {reason}")
+        self._sleep(delay)
+        return True
+
+    def _exception_text(self, exc: BaseException) -> str:
+        # requests nests urllib3 reasons; the innermost one says what happened without the noise.
+        reason = exc
+        while getattr(reason, "reason", None) is not None and isinstance(reason.reason, BaseException):
+            reason = reason.reason
+        inner = reason.args[0] if isinstance(reason, BaseException) and reason.args else reason
+        if isinstance(inner, BaseException) and inner.args:
+            inner = inner.args[-1]
+        return self.redact(str(inner) or exc.__class__.__name__)
+
+    def _transport_failure(self, exc: BaseException, url: str, voucher_order_id) -> DigiCertAPIError:
+        if isinstance(exc, requests.exceptions.Timeout):
+            reason = f"no answer from {self._api_host} within {self.settings.timeout:g}s (timeout)"
+        else:
+            reason = f"cannot reach {self._api_host}: {self._exception_text(exc)}"
+        return DigiCertAPIError(reason, voucher_order_id=voucher_order_id, url=url)
+
+    def _http_failure(self, response, url: str, voucher_order_id) -> DigiCertAPIError:
+        status = response.status_code
+        if 300 <= status < 400:
+            target = urlsplit(response.headers.get("Location", "")).hostname or "an unknown location"
+            response.close()
+            return DigiCertAPIError(
+                f"the API answered with a redirect to {target}, which is not followed so the key stays with "
+                "the API host; check api_url",
+                status=status,
+                voucher_order_id=voucher_order_id,
+                url=url,
+            )
+        try:
+            body = self._read_body(response, voucher_order_id, limit=64 * 1024)
+        except DigiCertAPIError:
+            body = b""
+        errors = _error_list(body)
+        reason = _STATUS_REASONS.get(status, "the API refused the request")
+        if errors is None:
+            content_type = response.headers.get("Content-Type", "no content type").split(";")[0]
+            snippet = _text_snippet(body)
+            reason += f"; the body is not DigiCert's JSON error format ({content_type}, {len(body)} bytes"
+            reason += f": {self.redact(snippet)!r})" if snippet else ")"
+            errors = []
+        errors = [{k: self.redact(str(v)) for k, v in error.items()} for error in errors]
+        return DigiCertAPIError(reason, status=status, errors=errors, voucher_order_id=voucher_order_id, url=url)
+
+    def _read_body(self, response, voucher_order_id, limit: int | None = None) -> bytes:
+        limit = self.max_response_bytes if limit is None else limit
+        declared = response.headers.get("Content-Length")
+        if limit == self.max_response_bytes and declared and declared.isdigit() and int(declared) > limit:
+            response.close()
+            raise self._too_large(response, voucher_order_id)
+        chunks, size = [], 0
+        try:
+            for chunk in response.iter_content(chunk_size=256 * 1024):
+                size += len(chunk)
+                if size > limit:
+                    if limit != self.max_response_bytes:
+                        break
+                    raise self._too_large(response, voucher_order_id)
+                chunks.append(chunk)
+        except requests.exceptions.RequestException as exc:
+            raise DigiCertAPIError(
+                f"the answer broke off while reading it: {self._exception_text(exc)}",
+                status=response.status_code,
+                voucher_order_id=voucher_order_id,
+            ) from None
+        finally:
+            response.close()
+        return b"".join(chunks)
+
+    def _too_large(self, response, voucher_order_id) -> DigiCertAPIError:
+        return DigiCertAPIError(
+            f"the answer is larger than the {self.max_response_bytes // (1024 * 1024)} MiB cap for one response; "
+            "no real voucher order is that large",
+            status=response.status_code,
+            voucher_order_id=voucher_order_id,
+        )
+
+    # -- voucher codes -------------------------------------------------------------------------
+
+    def _codes_path(self, voucher_order_id: int) -> str:
+        return f"voucher/{int(voucher_order_id)}/download"
+
+    def fetch_codes(self, voucher_order_id: int) -> list[dict]:
+        """All codes of one voucher order as normalized records, in DigiCert's order (JSON)."""
+        response = self.get(self._codes_path(voucher_order_id), voucher_order_id=voucher_order_id)
+        body = self._read_body(response, voucher_order_id)
+        try:
+            return codes_from_json(body)
+        except RecordError as exc:
+            raise DigiCertAPIError(
+                f"the answer is not a list of voucher codes: {self.redact(str(exc))}",
+                status=response.status_code,
+                voucher_order_id=voucher_order_id,
+            ) from None
+        finally:
+            del body
+
+    def iter_codes_csv(self, voucher_order_id: int) -> Iterator[dict]:
+        """Stream one order's codes from DigiCert's CSV, normalizing row by row (large orders)."""
+        response = self.get(self._codes_path(voucher_order_id), accept="text/csv", voucher_order_id=voucher_order_id)
+        read = 0
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="strict")
+
+        def lines() -> Iterator[str]:
+            nonlocal read
+            pending = ""
+            for chunk in response.iter_content(chunk_size=256 * 1024):
+                read += len(chunk)
+                if read > self.max_response_bytes:
+                    raise self._too_large(response, voucher_order_id)
+                pending += decoder.decode(chunk)
+                *complete, pending = pending.split("\n")
+                for line in complete:
+                    yield line + "\n"
+            pending += decoder.decode(b"", final=True)
+            if pending:
+                yield pending
+
+        try:
+            yield from iter_codes_from_csv(lines())
+        except (RecordError, UnicodeDecodeError) as exc:
+            raise DigiCertAPIError(
+                f"the answer is not a CSV list of voucher codes: {self.redact(str(exc))}",
+                status=response.status_code,
+                voucher_order_id=voucher_order_id,
+            ) from None
+        except requests.exceptions.RequestException as exc:
+            raise DigiCertAPIError(
+                f"the answer broke off while reading it: {self._exception_text(exc)}",
+                status=response.status_code,
+                voucher_order_id=voucher_order_id,
+            ) from None
+        finally:
+            response.close()
+
+    def fetch_codes_of_orders(self, voucher_order_ids: list[int]) -> list[list[dict]]:
+        """Fetch several orders in parallel on this one session; results keep the ids' order.
+
+        The pool is bounded so a long id list cannot open a connection per order, and every request
+        still passes the rate limiter. The first failure, in id order, is raised.
+        """
+        if len(voucher_order_ids) <= 1 or self.settings.max_workers <= 1:
+            return [self.fetch_codes(order_id) for order_id in voucher_order_ids]
+        workers = min(self.settings.max_workers, len(voucher_order_ids))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="digicert") as pool:
+            futures = [pool.submit(self.fetch_codes, order_id) for order_id in voucher_order_ids]
+            try:
+                return [future.result() for future in futures]
+            except BaseException:
+                for future in futures:
+                    future.cancel()
+                raise
+
+
+_STATUS_REASONS = {
+    400: "DigiCert rejected the request",
+    401: "access denied: the API key was not accepted",
+    403: "access denied: check the API key and its permissions",
+    404: "not found: no such voucher order for this account",
+    429: "rate limited by DigiCert (limits: 100 requests per 5 s, 1000 per 3 min per key)",
+    500: "DigiCert had an internal error",
+    502: "bad gateway between DigiCert's CDN and the API",
+    503: "DigiCert is unavailable",
+    504: "DigiCert's gateway timed out",
+}
+
+
+def _error_list(body: bytes) -> list[dict] | None:
+    """DigiCert's ``{"errors": [{"code", "message"}]}``, or None if the body is something else."""
+    try:
+        document = json.loads(body)
+    except ValueError:
+        return None
+    if not isinstance(document, dict) or not isinstance(document.get("errors"), list):
+        return None
+    errors = []
+    for error in document["errors"]:
+        if isinstance(error, dict):
+            errors.append({"code": str(error.get("code", "")), "message": str(error.get("message", ""))})
+        else:
+            errors.append({"code": "", "message": str(error)})
+    return errors
+
+
+def _text_snippet(body: bytes, length: int = 120) -> str:
+    text = body.decode("utf-8", errors="replace")
+    # Strip markup so a CDN's HTML page reads as its title and first words.
+    text = re.sub(r"<(script|style)[^>]*>.*?</\1>", " ", text, flags=re.S | re.I)
+    text = re.sub(r"<[^>]+>", " ", text)
+    text = " ".join(text.split())
+    return text[:length] + ("..." if len(text) > length else "")
+
+
+def _retry_after_seconds(value: str | None) -> float | None:
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())

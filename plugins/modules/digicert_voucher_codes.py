@@ -1,0 +1,291 @@
+#!/usr/bin/python
+# Copyright: (c) 2026, certops.digicert developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: digicert_voucher_codes
+short_description: Fetch the codes of DigiCert voucher orders as typed facts or a CSV report
+version_added: 0.1.0
+description:
+  - Reads the codes of one or more DigiCert CertCentral voucher orders through
+    C(GET /services/v2/voucher/{voucher_order_id}/download) and returns them as normalized records.
+  - Integer fields (C(id), C(no_of_fqdns), C(no_of_wildcards), C(validity_years), C(validity_days),
+    C(voucher_order_id), C(certificate_order_id), C(server_licenses)) are returned as integers, whatever
+    type DigiCert sent. Blank strings (DigiCert sends C(" ") for dates not set yet) are returned as
+    V(null). Every other field is returned as DigiCert sent it, including fields DigiCert may add later.
+  - Optionally writes the codes to O(dest) as CSV in DigiCert's column order.
+  - Only reads from DigiCert; nothing is created or changed there.
+author:
+  - certops.digicert developers
+extends_documentation_fragment:
+  - certops.digicert.connection
+attributes:
+  check_mode:
+    support: full
+    description: Fetches the codes and reports whether O(dest) would change, without writing it.
+  diff_mode:
+    support: full
+    description: Shows the change to O(dest) for reports up to 256 KiB.
+  action_group:
+    support: full
+    membership:
+      - certops.digicert.digicert
+options:
+  voucher_order_id:
+    description:
+      - One voucher order id or a list of them. Ids are positive whole numbers; every id is checked
+        before any request is sent, and repeated ids are fetched once.
+      - Codes are returned order by order, in the order given, each order's codes in DigiCert's order.
+    type: list
+    elements: raw
+    required: true
+  status:
+    description:
+      - Keep only codes whose status is one of these, for example V(active) (unused) or V(used).
+        Compared without regard to case.
+    type: list
+    elements: str
+  product_name:
+    description:
+      - Keep only codes for these products, by display name such as V(Basic OV). Compared without
+        regard to case.
+    type: list
+    elements: str
+  dest:
+    description:
+      - Write the codes (after O(status) and O(product_name) filtering) to this file as CSV.
+      - The file has DigiCert's 21 columns in DigiCert's order, is UTF-8 with CRLF line ends (RFC 4180),
+        and has empty cells where a value is V(null).
+      - The file is replaced atomically, and only when its content or mode would change.
+      - The directory must exist.
+    type: path
+  mode:
+    description:
+      - Permissions of O(dest), as an octal string. Voucher codes are bearer value, so the default
+        lets only the owner read the file.
+    type: raw
+    default: '0600'
+  neutralize_formulas:
+    description:
+      - In O(dest), prefix text cells that a spreadsheet would run as a formula (starting with
+        C(=), C(+), C(-), C(@), a tab or a carriage return) with a single quote, so they are shown as
+        text. Numbers are never changed.
+    type: bool
+    default: true
+notes:
+  - DigiCert does not document pagination for this endpoint; all codes of an order come in one answer.
+  - Several orders are fetched in parallel over one keep-alive connection pool, at most four at a time.
+seealso:
+  - plugin: certops.digicert.digicert_voucher_codes
+    plugin_type: lookup
+    description: The same codes from a lookup, cached once per run for inventories.
+  - name: DigiCert API, list codes for voucher order
+    description: DigiCert's documentation of the endpoint this module reads.
+    link: https://dev.digicert.com/en/certcentral-apis/services-api/vouchers/list-codes-for-voucher-order.html
+"""
+
+EXAMPLES = r"""
+- name: Fetch the codes of one voucher order (key from DIGICERT_API_KEY)
+  certops.digicert.digicert_voucher_codes:
+    voucher_order_id: 25252
+  register: voucher
+
+- name: Show the first code's common name
+  ansible.builtin.debug:
+    msg: "{{ voucher.codes[0].cert_common_name }}"
+
+- name: Write the unused Basic OV codes of two orders to a private CSV report
+  certops.digicert.digicert_voucher_codes:
+    voucher_order_id: [25252, 25256]
+    status: active
+    product_name: Basic OV
+    dest: /srv/reports/unused-basic-ov.csv
+
+- name: Use the EU platform, with the connection set once for the whole play
+  module_defaults:
+    group/certops.digicert.digicert:
+      platform: eu
+      api_key: "{{ vault_digicert_api_key }}"
+  block:
+    - name: Fetch the codes
+      certops.digicert.digicert_voucher_codes:
+        voucher_order_id: 25256
+      register: eu_codes
+"""
+
+RETURN = r"""
+codes:
+  description:
+    - The normalized code records, in the order of O(voucher_order_id), then DigiCert's order.
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - id: 49170
+      value: ZVB3LWIH3H3U53AOZU5QZ4W4TUTRPPCS
+      product_name: Basic OV
+      no_of_fqdns: 5
+      no_of_wildcards: 0
+      shipping_method: N/A
+      validity_years: 3
+      validity_days: 0
+      status: used
+      created_date: "2022-03-03 13:31:03"
+      voucher_order_id: 25252
+      cert_request_date: "2022-03-03 13:41:41"
+      cert_validity_start_date: null
+      cert_validity_end_date: null
+      cert_organization: Example Inc.
+      cert_common_name: example.com
+      certificate_order_id: 204928159
+      voucher_validity_end_date: "2023-03-03"
+      order_valid_from: null
+      order_valid_till: null
+      server_licenses: 1
+count:
+  description: Number of codes returned (after filtering).
+  returned: always
+  type: int
+  sample: 1
+summary:
+  description: Counts of the returned codes.
+  returned: always
+  type: dict
+  contains:
+    total:
+      description: Number of codes.
+      type: int
+    by_status:
+      description: Codes per status.
+      type: dict
+      sample: {"used": 1}
+    by_product:
+      description: Codes per product name.
+      type: dict
+      sample: {"Basic OV": 1}
+voucher_order_ids:
+  description: The voucher order ids asked for, as integers, without repeats.
+  returned: always
+  type: list
+  elements: int
+  sample: [25252]
+dest:
+  description: Path of the CSV report.
+  returned: when O(dest) is set
+  type: str
+  sample: /srv/reports/codes.csv
+request_log:
+  description: One line per HTTP request (URL, status, time, retries), without secrets.
+  returned: at verbosity C(-vvv) and higher
+  type: list
+  elements: str
+http_status:
+  description: HTTP status of the failed request, or V(null) when no answer arrived.
+  returned: on failure
+  type: int
+  sample: 403
+error_codes:
+  description: DigiCert's error codes from the failed request.
+  returned: on failure
+  type: list
+  elements: str
+  sample: ["access_denied|access_denied_invalid_key"]
+"""
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible_collections.certops.digicert.plugins.module_utils._api import (
+    REQUESTS_IMPORT_ERROR,
+    ConnectionSettings,
+    DigiCertAPIError,
+    DigiCertClient,
+)
+from ansible_collections.certops.digicert.plugins.module_utils._csv_report import CodesCsvWriter
+from ansible_collections.certops.digicert.plugins.module_utils._files import (
+    FileWriteError,
+    parse_mode,
+    replace_text_file,
+)
+from ansible_collections.certops.digicert.plugins.module_utils._options import connection_argument_spec
+from ansible_collections.certops.digicert.plugins.module_utils._records import (
+    CodeSummary,
+    filter_codes,
+    parse_voucher_order_ids,
+)
+
+
+def argument_spec() -> dict:
+    spec = connection_argument_spec()
+    spec.update(
+        voucher_order_id={"type": "list", "elements": "raw", "required": True},
+        status={"type": "list", "elements": "str"},
+        product_name={"type": "list", "elements": "str"},
+        dest={"type": "path"},
+        mode={"type": "raw", "default": "0600"},
+        neutralize_formulas={"type": "bool", "default": True},
+    )
+    return spec
+
+
+def run_module(module: AnsibleModule) -> dict:
+    params = module.params
+    try:
+        order_ids = parse_voucher_order_ids(params["voucher_order_id"])
+        mode = parse_mode(params["mode"]) if params["dest"] else None
+        settings = ConnectionSettings.from_options(params.get)
+    except ValueError as exc:
+        module.fail_json(msg=str(exc))
+
+    request_log: list[str] = []
+    with DigiCertClient(settings, log=request_log.append) as client:
+        try:
+            per_order = client.fetch_codes_of_orders(order_ids)
+        except DigiCertAPIError as exc:
+            failure = exc
+        else:
+            failure = None
+    if failure is not None:
+        extra = {"request_log": request_log} if module._verbosity >= 3 else {}
+        module.fail_json(msg=failure.message, **failure.as_result(), **extra)
+
+    summary = CodeSummary()
+    codes = [
+        summary.add(code)
+        for order_codes in per_order
+        for code in filter_codes(order_codes, params["status"], params["product_name"])
+    ]
+    result = {
+        "changed": False,
+        "codes": codes,
+        "count": len(codes),
+        "summary": summary.as_dict(),
+        "voucher_order_ids": order_ids,
+    }
+    if params["dest"]:
+        result["dest"] = params["dest"]
+
+        def render(stream) -> None:
+            CodesCsvWriter(stream, neutralize_formulas=params["neutralize_formulas"]).write_all(codes)
+
+        try:
+            written = replace_text_file(params["dest"], render, mode, module.check_mode, module._diff)
+        except (FileWriteError, OSError) as exc:
+            module.fail_json(msg=f"cannot write the report: {exc}", dest=params["dest"])
+        result["changed"] = written.changed
+        if written.diff:
+            result["diff"] = written.diff
+    if module._verbosity >= 3:
+        result["request_log"] = request_log
+    return result
+
+
+def main() -> None:
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    if REQUESTS_IMPORT_ERROR is not None:
+        module.fail_json(msg=missing_required_lib("requests"), exception=REQUESTS_IMPORT_ERROR)
+    module.exit_json(**run_module(module))
+
+
+if __name__ == "__main__":
+    main()
