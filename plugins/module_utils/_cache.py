@@ -1,0 +1,146 @@
+# Copyright: (c) 2026, certops.digicert developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Private to certops.digicert: a per-run, cross-process cache of voucher order codes.
+
+Ansible evaluates a lookup in an inventory variable once per host and task, in forked workers.
+This cache makes that one request per voucher order per run: the first process to ask takes a
+file lock, fetches and stores the codes; the others wait on the lock and read the stored copy.
+Nothing here is a public API; it may change in any release.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import multiprocessing
+import os
+import stat
+import tempfile
+import time
+from collections.abc import Callable
+
+DEFAULT_CACHE_DIR = "~/.cache/certops.digicert"
+LOCK_LIFETIME = 24 * 3600
+
+
+class CacheError(OSError):
+    """The cache folder cannot be used safely."""
+
+
+def current_run_id() -> str:
+    """Identify the ansible-playbook process: workers are forked from it, so they share its id.
+
+    The process start time is added so a reused process id never revives an old run's entries.
+    """
+    parent = multiprocessing.parent_process()
+    pid = parent.pid if parent is not None else os.getpid()
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as handle:
+            started = handle.read().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        started = "0"
+    return f"{pid}-{started}"
+
+
+class CodesCache:
+    """Codes of voucher orders, stored privately for the current run and at most ``ttl`` seconds.
+
+    File names are hashes of the API URL, the API key, the run and the order id: the key never
+    appears in clear, and a different key never reads another key's entries.
+    """
+
+    def __init__(
+        self,
+        directory: str,
+        api_url: str,
+        api_key: str,
+        ttl: float,
+        run_id: str | None = None,
+        log: Callable[[str], None] | None = None,
+    ) -> None:
+        self.directory = os.path.abspath(os.path.expanduser(directory))
+        self.ttl = ttl
+        self._scope = hashlib.sha256(
+            "\0".join((api_url.rstrip("/"), api_key, run_id or current_run_id())).encode("utf-8")
+        ).hexdigest()
+        self._log = log or (lambda message: None)
+        self._prepare_directory()
+
+    def _prepare_directory(self) -> None:
+        try:
+            os.makedirs(self.directory, mode=0o700, exist_ok=True)
+            info = os.lstat(self.directory)
+        except OSError as exc:
+            raise CacheError(f"cannot create the cache folder {self.directory}: {exc.strerror}") from None
+        if not stat.S_ISDIR(info.st_mode):
+            raise CacheError(f"the cache folder {self.directory} is not a folder")
+        if info.st_uid != os.getuid():
+            raise CacheError(f"the cache folder {self.directory} belongs to another user; set cache_dir")
+        if stat.S_IMODE(info.st_mode) != 0o700:
+            os.chmod(self.directory, 0o700)
+
+    def _path(self, voucher_order_id: int, suffix: str) -> str:
+        name = hashlib.sha256(f"{self._scope}\0{voucher_order_id}".encode()).hexdigest()[:40]
+        return os.path.join(self.directory, f"codes-{name}{suffix}")
+
+    def get_or_fetch(self, voucher_order_id: int, fetch: Callable[[int], list[dict]]) -> list[dict]:
+        """The cached codes of one order, or ``fetch(voucher_order_id)`` stored for the others."""
+        entry_path = self._path(voucher_order_id, ".json")
+        lock_fd = os.open(self._path(voucher_order_id, ".lock"), os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            # Processes asking at the same moment queue here instead of all calling DigiCert.
+            fcntl.flock(lock_fd, fcntl.LOCK_EX)
+            codes = self._read(entry_path)
+            if codes is not None:
+                self._log(f"cache hit for voucher order {voucher_order_id}")
+                return codes
+            self._log(f"cache miss for voucher order {voucher_order_id}: asking DigiCert")
+            codes = fetch(voucher_order_id)
+            self._write(entry_path, codes)
+            return codes
+        finally:
+            os.close(lock_fd)
+
+    def _read(self, path: str) -> list[dict] | None:
+        try:
+            if time.time() - os.stat(path).st_mtime > self.ttl:
+                return None
+            with open(path, encoding="utf-8") as handle:
+                document = json.load(handle)
+        except (OSError, ValueError):
+            return None
+        codes = document.get("codes") if isinstance(document, dict) else None
+        return codes if isinstance(codes, list) else None
+
+    def _write(self, path: str, codes: list[dict]) -> None:
+        fd, temp_path = tempfile.mkstemp(prefix=".entry-", dir=self.directory)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                json.dump({"codes": codes}, handle, separators=(",", ":"))
+            os.replace(temp_path, path)
+        except BaseException:
+            if os.path.exists(temp_path):
+                os.unlink(temp_path)
+            raise
+
+    def purge_expired(self) -> int:
+        """Remove entries older than the lifetime, from this run or earlier ones.
+
+        Lock files are kept for a day: removing one while another process waits on it would let two
+        processes fetch the same order at once.
+        """
+        removed = 0
+        now = time.time()
+        for name in os.listdir(self.directory):
+            if not name.startswith(("codes-", ".entry-")):
+                continue
+            path = os.path.join(self.directory, name)
+            age_limit = LOCK_LIFETIME if name.endswith(".lock") else max(self.ttl, 60)
+            try:
+                if now - os.stat(path).st_mtime > age_limit:
+                    os.unlink(path)
+                    removed += 1
+            except OSError:
+                continue
+        return removed
