@@ -55,6 +55,12 @@ options:
         would pass it, the task fails with the last error.
     type: float
     default: 60
+  max_concurrent_requests:
+    description:
+      - Most requests in flight at once when several voucher orders are fetched, over one pool of
+        keep-alive connections. Requests are still paced under DigiCert's rate limits.
+    type: int
+    default: 8
 notes:
   - The API key is never logged, returned or written; error messages replace it with C(********) even
     when a server echoes it back.
@@ -110,4 +116,8 @@ options:
     ini:
       - section: certops_digicert
         key: max_retry_wait
+  max_concurrent_requests:
+    ini:
+      - section: certops_digicert
+        key: max_concurrent_requests
 """

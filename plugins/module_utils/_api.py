@@ -106,7 +106,7 @@ class ConnectionSettings:
     ca_path: str | None = None
     retries: int = 5
     max_retry_wait: float = 60.0
-    max_workers: int = 4
+    max_workers: int = 8
 
     @classmethod
     def from_options(cls, get_option: Callable[[str], object]) -> ConnectionSettings:
@@ -127,6 +127,9 @@ class ConnectionSettings:
         max_retry_wait = float(get_option("max_retry_wait"))
         if retries < 0 or max_retry_wait < 0:
             raise ValueError("retries and max_retry_wait must not be negative")
+        max_workers = int(get_option("max_concurrent_requests"))
+        if not 1 <= max_workers <= 32:
+            raise ValueError(f"max_concurrent_requests must be between 1 and 32, not {max_workers}")
         return cls(
             api_key=str(api_key),
             api_url=api_url.rstrip("/"),
@@ -135,6 +138,7 @@ class ConnectionSettings:
             ca_path=get_option("ca_path") or None,
             retries=retries,
             max_retry_wait=max_retry_wait,
+            max_workers=max_workers,
         )
 
 
@@ -251,7 +255,9 @@ class DigiCertClient:
                 ) from None
             except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
                 failure = self._transport_failure(exc, url, voucher_order_id)
-                if self._should_retry(attempt, deadline, None, failure.reason):
+                # A refused connection or an unknown host will not heal in seconds; resets and timeouts may.
+                permanent = any(name in str(exc) for name in ("NewConnectionError", "NameResolutionError"))
+                if not permanent and self._should_retry(attempt, deadline, None, failure.reason):
                     continue
                 raise failure from None
             elapsed = time.monotonic() - started
@@ -282,14 +288,16 @@ class DigiCertClient:
         return True
 
     def _exception_text(self, exc: BaseException) -> str:
-        # requests nests urllib3 reasons; the innermost one says what happened without the noise.
-        reason = exc
-        while getattr(reason, "reason", None) is not None and isinstance(reason.reason, BaseException):
-            reason = reason.reason
-        inner = reason.args[0] if isinstance(reason, BaseException) and reason.args else reason
-        if isinstance(inner, BaseException) and inner.args:
-            inner = inner.args[-1]
-        return self.redact(str(inner) or exc.__class__.__name__)
+        # requests wraps urllib3 wraps the socket error; the errno text is what a person can act on.
+        text = str(exc)
+        errno_text = re.search(r"\[Errno -?\d+\] ([^'\")\]]+)", text)
+        if errno_text:
+            return self.redact(errno_text.group(1).strip())
+        if "RemoteDisconnected" in text or "without response" in text:
+            return "the server closed the connection without answering"
+        if "ConnectionResetError" in text or "reset by peer" in text:
+            return "the connection was reset"
+        return self.redact(text[:200]) if text else exc.__class__.__name__
 
     def _transport_failure(self, exc: BaseException, url: str, voucher_order_id) -> DigiCertAPIError:
         if isinstance(exc, requests.exceptions.Timeout):

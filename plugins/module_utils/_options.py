@@ -20,4 +20,5 @@ def connection_argument_spec() -> dict:
         "ca_path": {"type": "path"},
         "retries": {"type": "int", "default": 5},
         "max_retry_wait": {"type": "float", "default": 60},
+        "max_concurrent_requests": {"type": "int", "default": 8},
     }

@@ -8,6 +8,7 @@ Nothing here is a public API; it may change in any release.
 from __future__ import annotations
 
 import csv
+import datetime
 import json
 import re
 from collections.abc import Iterable, Iterator
@@ -215,12 +216,19 @@ def filter_codes(codes: Iterable[dict], statuses=None, product_names=None) -> It
 
 
 class CodeSummary:
-    """Counts of codes by status and by product, built one record at a time."""
+    """Counts of codes by status and by product, built one record at a time.
 
-    def __init__(self) -> None:
+    With ``expiry_window_days``, unused codes whose voucher validity ends within that many days of
+    ``today`` are listed too (by id, never by value: the summary is meant to be shown and logged).
+    """
+
+    def __init__(self, expiry_window_days: int | None = None, today: datetime.date | None = None) -> None:
         self.total = 0
         self.by_status: dict[str, int] = {}
         self.by_product: dict[str, int] = {}
+        self.expiry_window_days = expiry_window_days
+        self._today = today or datetime.date.today()
+        self.expiring: list[dict] = []
 
     def add(self, code: dict) -> dict:
         self.total += 1
@@ -228,14 +236,39 @@ class CodeSummary:
         product = code.get("product_name") or "unknown"
         self.by_status[status] = self.by_status.get(status, 0) + 1
         self.by_product[product] = self.by_product.get(product, 0) + 1
+        if self.expiry_window_days is not None and status == "active":
+            days_left = _days_until(code.get("voucher_validity_end_date"), self._today)
+            if days_left is not None and days_left <= self.expiry_window_days:
+                self.expiring.append(
+                    {
+                        "id": code.get("id"),
+                        "voucher_order_id": code.get("voucher_order_id"),
+                        "product_name": code.get("product_name"),
+                        "voucher_validity_end_date": code.get("voucher_validity_end_date"),
+                        "days_left": days_left,
+                    }
+                )
         return code
 
     def as_dict(self) -> dict:
-        return {
+        summary = {
             "total": self.total,
             "by_status": dict(sorted(self.by_status.items())),
             "by_product": dict(sorted(self.by_product.items())),
         }
+        if self.expiry_window_days is not None:
+            summary["expiring_within_days"] = self.expiry_window_days
+            summary["expiring"] = sorted(self.expiring, key=lambda item: (item["days_left"], item["id"] or 0))
+        return summary
+
+
+def _days_until(date_text, today: datetime.date) -> int | None:
+    if not isinstance(date_text, str):
+        return None
+    try:
+        return (datetime.date.fromisoformat(date_text.strip()[:10]) - today).days
+    except ValueError:
+        return None
 
 
 def parse_voucher_order_ids(raw_ids, option_name: str = "voucher_order_id") -> list[int]:

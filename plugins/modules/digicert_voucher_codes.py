@@ -67,6 +67,37 @@ options:
         lets only the owner read the file.
     type: raw
     default: '0600'
+  columns:
+    description:
+      - Columns of O(dest), in this order. Defaults to DigiCert's 21 fields in DigiCert's order.
+      - A column that a code does not have is written as an empty cell.
+    type: list
+    elements: str
+  byte_order_mark:
+    description:
+      - Start O(dest) with a UTF-8 byte-order mark, which some spreadsheet programs need to show
+        non-ASCII text correctly. Tools that re-import the file should strip it; this collection's
+        readers do.
+    type: bool
+    default: false
+  fields:
+    description:
+      - Return only these fields of each code in RV(codes), to keep large results small.
+        O(dest) always gets the full O(columns).
+    type: list
+    elements: str
+  return_codes:
+    description:
+      - Return the codes in RV(codes). Set to V(false) when only O(dest) and RV(summary) are needed:
+        the codes are then streamed from DigiCert's CSV straight into O(dest) and never held in memory,
+        which keeps very large orders fast and small.
+    type: bool
+    default: true
+  expiring_within_days:
+    description:
+      - List in RV(summary.expiring) the unused (V(active)) codes whose voucher validity ends within
+        this many days from today (or has ended already).
+    type: int
   neutralize_formulas:
     description:
       - In O(dest), prefix text cells that a spreadsheet would run as a formula (starting with
@@ -76,7 +107,10 @@ options:
     default: true
 notes:
   - DigiCert does not document pagination for this endpoint; all codes of an order come in one answer.
-  - Several orders are fetched in parallel over one keep-alive connection pool, at most four at a time.
+  - Several orders are fetched in parallel over one keep-alive connection pool, at most
+    O(max_concurrent_requests) at a time; the codes still come back in the order of O(voucher_order_id).
+  - With O(return_codes=false) and O(dest), codes are read from DigiCert's CSV format, in which every
+    value is text; fields DigiCert adds in future are then written as text.
 seealso:
   - plugin: certops.digicert.digicert_voucher_codes
     plugin_type: lookup
@@ -103,6 +137,14 @@ EXAMPLES = r"""
     product_name: Basic OV
     dest: /srv/reports/unused-basic-ov.csv
 
+- name: Report a very large order without bringing its codes back to the controller
+  certops.digicert.digicert_voucher_codes:
+    voucher_order_id: 31337
+    dest: /srv/reports/order-31337.csv
+    return_codes: false
+    expiring_within_days: 30
+  register: big_order
+
 - name: Use the EU platform, with the connection set once for the whole play
   module_defaults:
     group/certops.digicert.digicert:
@@ -119,7 +161,8 @@ RETURN = r"""
 codes:
   description:
     - The normalized code records, in the order of O(voucher_order_id), then DigiCert's order.
-  returned: always
+    - Only the O(fields) of each code when O(fields) is set.
+  returned: when O(return_codes=true)
   type: list
   elements: dict
   sample:
@@ -165,6 +208,18 @@ summary:
       description: Codes per product name.
       type: dict
       sample: {"Basic OV": 1}
+    expiring_within_days:
+      description: The O(expiring_within_days) asked for.
+      type: int
+      returned: when O(expiring_within_days) is set
+    expiring:
+      description:
+        - Unused codes whose voucher validity ends within O(expiring_within_days) days, soonest first,
+          by id (never by value), with C(voucher_order_id), C(product_name), C(voucher_validity_end_date)
+          and C(days_left).
+      type: list
+      elements: dict
+      returned: when O(expiring_within_days) is set
 voucher_order_ids:
   description: The voucher order ids asked for, as integers, without repeats.
   returned: always
@@ -209,6 +264,7 @@ from ansible_collections.certops.digicert.plugins.module_utils._files import (
 )
 from ansible_collections.certops.digicert.plugins.module_utils._options import connection_argument_spec
 from ansible_collections.certops.digicert.plugins.module_utils._records import (
+    CODE_FIELDS,
     CodeSummary,
     filter_codes,
     parse_voucher_order_ids,
@@ -223,68 +279,120 @@ def argument_spec() -> dict:
         product_name={"type": "list", "elements": "str"},
         dest={"type": "path"},
         mode={"type": "raw", "default": "0600"},
+        columns={"type": "list", "elements": "str"},
+        byte_order_mark={"type": "bool", "default": False},
+        fields={"type": "list", "elements": "str"},
+        return_codes={"type": "bool", "default": True},
+        expiring_within_days={"type": "int"},
         neutralize_formulas={"type": "bool", "default": True},
     )
     return spec
 
 
-def run_module(module: AnsibleModule) -> dict:
-    params = module.params
-    try:
-        order_ids = parse_voucher_order_ids(params["voucher_order_id"])
-        mode = parse_mode(params["mode"]) if params["dest"] else None
-        settings = ConnectionSettings.from_options(params.get)
-    except ValueError as exc:
-        module.fail_json(msg=str(exc))
+def _checked_names(names: list[str] | None, option_name: str) -> tuple[str, ...] | None:
+    if names is None:
+        return None
+    cleaned = tuple(name.strip() for name in names)
+    if not cleaned or "" in cleaned:
+        raise ValueError(f"{option_name} must name at least one field, and no empty names")
+    if len(set(cleaned)) != len(cleaned):
+        raise ValueError(f"{option_name} names a field twice")
+    return cleaned
 
-    request_log: list[str] = []
-    with DigiCertClient(settings, log=request_log.append) as client:
+
+class VoucherCodesRun:
+    """One task: validated options, one client, the codes, and the report."""
+
+    def __init__(self, module: AnsibleModule) -> None:
+        self.module = module
+        params = module.params
         try:
-            per_order = client.fetch_codes_of_orders(order_ids)
-        except DigiCertAPIError as exc:
-            failure = exc
-        else:
-            failure = None
-    if failure is not None:
-        extra = {"request_log": request_log} if module._verbosity >= 3 else {}
-        module.fail_json(msg=failure.message, **failure.as_result(), **extra)
+            self.order_ids = parse_voucher_order_ids(params["voucher_order_id"])
+            self.mode = parse_mode(params["mode"]) if params["dest"] else None
+            self.columns = _checked_names(params["columns"], "columns") or CODE_FIELDS
+            self.fields = _checked_names(params["fields"], "fields")
+            self.settings = ConnectionSettings.from_options(params.get)
+        except ValueError as exc:
+            module.fail_json(msg=str(exc))
+        self.params = params
+        self.request_log: list[str] = []
+        self.summary = CodeSummary(params["expiring_within_days"])
 
-    summary = CodeSummary()
-    codes = [
-        summary.add(code)
-        for order_codes in per_order
-        for code in filter_codes(order_codes, params["status"], params["product_name"])
-    ]
-    result = {
-        "changed": False,
-        "codes": codes,
-        "count": len(codes),
-        "summary": summary.as_dict(),
-        "voucher_order_ids": order_ids,
-    }
-    if params["dest"]:
-        result["dest"] = params["dest"]
+    def _wanted(self, codes):
+        return filter_codes(codes, self.params["status"], self.params["product_name"])
 
-        def render(stream) -> None:
-            CodesCsvWriter(stream, neutralize_formulas=params["neutralize_formulas"]).write_all(codes)
+    def _writer(self, stream) -> CodesCsvWriter:
+        return CodesCsvWriter(
+            stream,
+            columns=self.columns,
+            neutralize_formulas=self.params["neutralize_formulas"],
+            byte_order_mark=self.params["byte_order_mark"],
+        )
 
+    def execute(self) -> dict:
+        params = self.params
+        result = {"changed": False, "voucher_order_ids": self.order_ids}
+        streaming = params["dest"] and not params["return_codes"]
+        with DigiCertClient(self.settings, log=self.request_log.append) as client:
+            try:
+                if streaming:
+                    codes = None
+                    self._write_report(result, lambda stream: self._stream_report(client, stream))
+                else:
+                    codes = [
+                        self.summary.add(code)
+                        for order_codes in client.fetch_codes_of_orders(self.order_ids)
+                        for code in self._wanted(order_codes)
+                    ]
+                    if params["dest"]:
+                        self._write_report(result, lambda stream: self._writer(stream).write_all(codes))
+            except DigiCertAPIError as exc:
+                self._fail(exc.message, **exc.as_result())
+        result["count"] = self.summary.total
+        result["summary"] = self.summary.as_dict()
+        if params["return_codes"]:
+            result["codes"] = self._project(codes)
+        if self.module._verbosity >= 3:
+            result["request_log"] = self.request_log
+        return result
+
+    def _stream_report(self, client: DigiCertClient, stream) -> None:
+        writer = self._writer(stream)
+        for order_id in self.order_ids:
+            for code in self._wanted(client.iter_codes_csv(order_id)):
+                writer.write(self.summary.add(code))
+
+    def _write_report(self, result: dict, render) -> None:
+        dest = self.params["dest"]
+        result["dest"] = dest
         try:
-            written = replace_text_file(params["dest"], render, mode, module.check_mode, module._diff)
+            written = replace_text_file(dest, render, self.mode, self.module.check_mode, self.module._diff)
         except (FileWriteError, OSError) as exc:
-            module.fail_json(msg=f"cannot write the report: {exc}", dest=params["dest"])
+            self._fail(f"cannot write the report: {exc}", dest=dest)
         result["changed"] = written.changed
         if written.diff:
             result["diff"] = written.diff
-    if module._verbosity >= 3:
-        result["request_log"] = request_log
-    return result
+
+    def _project(self, codes: list[dict]) -> list[dict]:
+        if not self.fields:
+            return codes
+        if codes:
+            unknown = [field for field in self.fields if field not in codes[0] and field not in CODE_FIELDS]
+            if unknown:
+                self._fail(f"fields: {', '.join(unknown)} not a field of DigiCert voucher codes")
+        return [{field: code.get(field) for field in self.fields} for code in codes]
+
+    def _fail(self, msg: str, **details) -> None:
+        if self.module._verbosity >= 3:
+            details["request_log"] = self.request_log
+        self.module.fail_json(msg=msg, **details)
 
 
 def main() -> None:
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
     if REQUESTS_IMPORT_ERROR is not None:
         module.fail_json(msg=missing_required_lib("requests"), exception=REQUESTS_IMPORT_ERROR)
-    module.exit_json(**run_module(module))
+    module.exit_json(**VoucherCodesRun(module).execute())
 
 
 if __name__ == "__main__":
