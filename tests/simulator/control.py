@@ -64,8 +64,10 @@ def _opener(ca_file=None):
 
 def control_request(root_url, method, path, payload=None, ca_file=None, timeout=10.0):
     """Call a control endpoint (``/__simulator/...``) and return its decoded JSON answer."""
+    if not root_url.startswith(("http://", "https://")):
+        raise SimulatorError(f"not an http(s) URL: {root_url!r}")
     data = None if payload is None else json.dumps(payload).encode("utf-8")
-    request = urllib.request.Request(root_url + path, data=data, method=method)
+    request = urllib.request.Request(root_url + path, data=data, method=method)  # noqa: S310 - scheme checked above
     if data is not None:
         request.add_header("Content-Type", "application/json")
     try:

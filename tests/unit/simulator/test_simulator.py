@@ -321,7 +321,7 @@ def test_rate_limit_after_100_requests_in_5_seconds():
     with control.SimulatorProcess(lifetime=60, enforce_rate_limit=True) as sim:
         conn = http.client.HTTPConnection("127.0.0.1", sim.port, timeout=10)
         started = time.monotonic()
-        statuses = [call(sim, "/voucher/25252/download", conn=conn).status for _ in range(100)]
+        statuses = [call(sim, "/voucher/25252/download", conn=conn).status for attempt in range(100)]
         over = call(sim, "/voucher/25252/download", conn=conn)
         elapsed = time.monotonic() - started
         if elapsed >= 4.5:
@@ -357,14 +357,27 @@ def test_keep_alive_reuses_one_connection(fresh):
         conn.close()
 
 
+def test_keep_alive_answers_are_not_delayed(fresh):
+    # 50 answers take milliseconds; with Nagle's algorithm meeting delayed ACKs they took about 2 s.
+    conn = http.client.HTTPConnection("127.0.0.1", fresh.port, timeout=10)
+    started = time.monotonic()
+    statuses = [call(fresh, "/voucher/25252/download", conn=conn).status for attempt in range(50)]
+    elapsed = time.monotonic() - started
+    conn.close()
+    assert statuses == [200] * 50
+    assert elapsed < 1.5
+
+
 def test_tls(tmp_path):
     openssl = shutil.which("openssl")
     if openssl is None:
         pytest.skip("openssl command not available to make a test certificate")
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
     subprocess.run(
-        [openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1"]
-        + ["-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+        [
+            *(openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1"),
+            *("-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)),
+        ],
         check=True,
         capture_output=True,
     )
@@ -504,8 +517,8 @@ def test_faults_match_order_count_and_forever(fresh):
     )
     assert call(fresh, "/voucher/25252/download").status == 200
     assert call(fresh, "/voucher").status == 200
-    assert [call(fresh, "/voucher/25256/download").status for _ in range(3)] == [503, 503, 200]
-    assert [call(fresh, "/voucher/25260").status for _ in range(4)] == [500] * 4
+    assert [call(fresh, "/voucher/25256/download").status for attempt in range(3)] == [503, 503, 200]
+    assert [call(fresh, "/voucher/25260").status for attempt in range(4)] == [500] * 4
     assert fresh.pending_faults() == [{"order": 25260, "kind": "status:500", "times": 0}]
     fresh.reset()
     assert call(fresh, "/voucher/25260").status == 200
@@ -660,7 +673,7 @@ def test_max_concurrent_counts_parallel_requests():
             barrier.wait()
             statuses.append(call(sim, "/voucher/25252/download").status)
 
-        threads = [threading.Thread(target=worker) for _ in range(4)]
+        threads = [threading.Thread(target=worker) for index in range(4)]
         for thread in threads:
             thread.start()
         for thread in threads:
@@ -720,7 +733,8 @@ def test_request_log_never_holds_the_key(tmp_path):
 # ---- process life cycle ----------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("host", ["0.0.0.0", "192.0.2.10", "example.com", "::"])
+# Refused before any socket is made: nothing is bound or sent to these addresses.
+@pytest.mark.parametrize("host", ["0.0.0.0", "192.0.2.10", "example.com", "::"])  # noqa: S104
 def test_refuses_non_loopback_hosts(host, tmp_path):
     result = run_script("digicert_simulator.py", "--host", host, "--port-file", str(tmp_path / "p"))
     assert result.returncode == 2
