@@ -28,6 +28,12 @@ attributes:
   diff_mode:
     support: full
     description: Shows the change to O(dest) for reports up to 256 KiB.
+  action:
+    support: full
+    description:
+      - When the task's connection is local (C(localhost), or C(delegate_to: localhost)) and no privilege
+        escalation is asked for, the task runs inside the controller's worker process instead of as a
+        separate module process, which returns large results several times faster. The result is the same.
   action_group:
     support: full
     membership:
@@ -250,149 +256,24 @@ error_codes:
 """
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-from ansible_collections.certops.digicert.plugins.module_utils._api import (
-    REQUESTS_IMPORT_ERROR,
-    ConnectionSettings,
-    DigiCertAPIError,
-    DigiCertClient,
+from ansible_collections.certops.digicert.plugins.module_utils._api import REQUESTS_IMPORT_ERROR
+from ansible_collections.certops.digicert.plugins.module_utils._codes_task import (
+    TaskFailed,
+    VoucherCodesTask,
+    codes_argument_spec,
 )
-from ansible_collections.certops.digicert.plugins.module_utils._csv_report import CodesCsvWriter
-from ansible_collections.certops.digicert.plugins.module_utils._files import (
-    FileWriteError,
-    parse_mode,
-    replace_text_file,
-)
-from ansible_collections.certops.digicert.plugins.module_utils._options import connection_argument_spec
-from ansible_collections.certops.digicert.plugins.module_utils._records import (
-    CODE_FIELDS,
-    CodeSummary,
-    filter_codes,
-    parse_voucher_order_ids,
-)
-
-
-def argument_spec() -> dict:
-    spec = connection_argument_spec()
-    spec.update(
-        voucher_order_id={"type": "list", "elements": "raw", "required": True},
-        status={"type": "list", "elements": "str"},
-        product_name={"type": "list", "elements": "str"},
-        dest={"type": "path"},
-        mode={"type": "raw", "default": "0600"},
-        columns={"type": "list", "elements": "str"},
-        byte_order_mark={"type": "bool", "default": False},
-        fields={"type": "list", "elements": "str"},
-        return_codes={"type": "bool", "default": True},
-        expiring_within_days={"type": "int"},
-        neutralize_formulas={"type": "bool", "default": True},
-    )
-    return spec
-
-
-def _checked_names(names: list[str] | None, option_name: str) -> tuple[str, ...] | None:
-    if names is None:
-        return None
-    cleaned = tuple(name.strip() for name in names)
-    if not cleaned or "" in cleaned:
-        raise ValueError(f"{option_name} must name at least one field, and no empty names")
-    if len(set(cleaned)) != len(cleaned):
-        raise ValueError(f"{option_name} names a field twice")
-    return cleaned
-
-
-class VoucherCodesRun:
-    """One task: validated options, one client, the codes, and the report."""
-
-    def __init__(self, module: AnsibleModule) -> None:
-        self.module = module
-        params = module.params
-        try:
-            self.order_ids = parse_voucher_order_ids(params["voucher_order_id"])
-            self.mode = parse_mode(params["mode"]) if params["dest"] else None
-            self.columns = _checked_names(params["columns"], "columns") or CODE_FIELDS
-            self.fields = _checked_names(params["fields"], "fields")
-            self.settings = ConnectionSettings.from_options(params.get)
-        except ValueError as exc:
-            module.fail_json(msg=str(exc))
-        self.params = params
-        self.request_log: list[str] = []
-        self.summary = CodeSummary(params["expiring_within_days"])
-
-    def _wanted(self, codes):
-        return filter_codes(codes, self.params["status"], self.params["product_name"])
-
-    def _writer(self, stream) -> CodesCsvWriter:
-        return CodesCsvWriter(
-            stream,
-            columns=self.columns,
-            neutralize_formulas=self.params["neutralize_formulas"],
-            byte_order_mark=self.params["byte_order_mark"],
-        )
-
-    def execute(self) -> dict:
-        params = self.params
-        result = {"changed": False, "voucher_order_ids": self.order_ids}
-        streaming = params["dest"] and not params["return_codes"]
-        with DigiCertClient(self.settings, log=self.request_log.append) as client:
-            try:
-                if streaming:
-                    codes = None
-                    self._write_report(result, lambda stream: self._stream_report(client, stream))
-                else:
-                    codes = [
-                        self.summary.add(code)
-                        for order_codes in client.fetch_codes_of_orders(self.order_ids)
-                        for code in self._wanted(order_codes)
-                    ]
-                    if params["dest"]:
-                        self._write_report(result, lambda stream: self._writer(stream).write_all(codes))
-            except DigiCertAPIError as exc:
-                self._fail(exc.message, **exc.as_result())
-        result["count"] = self.summary.total
-        result["summary"] = self.summary.as_dict()
-        if params["return_codes"]:
-            result["codes"] = self._project(codes)
-        if self.module._verbosity >= 3:
-            result["request_log"] = self.request_log
-        return result
-
-    def _stream_report(self, client: DigiCertClient, stream) -> None:
-        writer = self._writer(stream)
-        for order_id in self.order_ids:
-            for code in self._wanted(client.iter_codes_csv(order_id)):
-                writer.write(self.summary.add(code))
-
-    def _write_report(self, result: dict, render) -> None:
-        dest = self.params["dest"]
-        result["dest"] = dest
-        try:
-            written = replace_text_file(dest, render, self.mode, self.module.check_mode, self.module._diff)
-        except (FileWriteError, OSError) as exc:
-            self._fail(f"cannot write the report: {exc}", dest=dest)
-        result["changed"] = written.changed
-        if written.diff:
-            result["diff"] = written.diff
-
-    def _project(self, codes: list[dict]) -> list[dict]:
-        if not self.fields:
-            return codes
-        if codes:
-            unknown = [field for field in self.fields if field not in codes[0] and field not in CODE_FIELDS]
-            if unknown:
-                self._fail(f"fields: {', '.join(unknown)} not a field of DigiCert voucher codes")
-        return [{field: code.get(field) for field in self.fields} for code in codes]
-
-    def _fail(self, msg: str, **details) -> None:
-        if self.module._verbosity >= 3:
-            details["request_log"] = self.request_log
-        self.module.fail_json(msg=msg, **details)
 
 
 def main() -> None:
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    module = AnsibleModule(argument_spec=codes_argument_spec(), supports_check_mode=True)
     if REQUESTS_IMPORT_ERROR is not None:
         module.fail_json(msg=missing_required_lib("requests"), exception=REQUESTS_IMPORT_ERROR)
-    module.exit_json(**VoucherCodesRun(module).execute())
+    try:
+        task = VoucherCodesTask(module.params, module.check_mode, module._diff, module._verbosity)
+        result = task.execute()
+    except TaskFailed as failure:
+        module.fail_json(msg=failure.msg, **failure.details)
+    module.exit_json(**result)
 
 
 if __name__ == "__main__":
