@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Start, query and stop the DigiCert simulator from Python tests or shell scripts (standard library only).
 
 Python::

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """A loopback-only HTTP simulator of DigiCert CertCentral's voucher API, for tests, the demo and benchmarks.
 
 Standard library only. Run ``python tests/simulator/digicert_simulator.py --help`` for the options; see
