@@ -102,9 +102,9 @@ step_molecule() {
         echo "SKIPPED: no molecule scenarios under extensions/molecule yet"
         return 0
     fi
-    # Our settings go last so they win over extensions/molecule/config.yml: the default
-    # (delegated) driver against localhost, and no ansible-galaxy dependency step, which would
-    # need Galaxy and the network.
+    # Defaults under extensions/molecule/config.yml and each scenario's molecule.yml (which win):
+    # the default driver, the controller itself as the one instance over the local connection,
+    # and no ansible-galaxy dependency step, which would need Galaxy and the network.
     molecule --version
     (
         base=$(mktemp "${TMPDIR:-/tmp}/molecule-base.XXXXXX.yml")
@@ -116,12 +116,22 @@ driver:
 dependency:
   name: galaxy
   enabled: false
+platforms:
+  - name: localhost
+provisioner:
+  name: ansible
+  inventory:
+    host_vars:
+      localhost:
+        ansible_connection: local
+        ansible_python_interpreter: "{{ ansible_playbook_python }}"
 YAML
-        configs=()
+        configs=(--base-config "$base")
         if [ -f extensions/molecule/config.yml ]; then
             configs+=(--base-config "$root/extensions/molecule/config.yml")
         fi
-        configs+=(--base-config "$base")
+        ANSIBLE_COLLECTIONS_PATH=$(scripts/collections-tree.sh)
+        export ANSIBLE_COLLECTIONS_PATH
         cd extensions
         molecule "${configs[@]}" test --all
     )

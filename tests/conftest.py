@@ -35,6 +35,7 @@ _RESULTS_CALLBACK_SOURCE = '''\
 
 from __future__ import annotations
 
+import json
 import os
 
 from ansible.plugins.callback import CallbackBase
@@ -138,7 +139,7 @@ class PlaybookRun:
     def task_results(self, task_name: str) -> dict[str, dict[str, Any]]:
         """Per-host results of the last task called TASK_NAME (needs json=True)."""
         if self.json is None:
-            raise ValueError("run the playbook with json=True to get task results")
+            raise ValueError(f"no task results: run with json=True, and check the run got to its end\n{self}")
         found = None
         for play in self.json["plays"]:
             for task in play["tasks"]:
@@ -233,8 +234,13 @@ def run_playbook(collections_path: Path, tmp_path_factory: pytest.TempPathFactor
             check=False,
         )
         parsed = None
+        # No file when ansible-playbook stopped before the end of the run (a syntax error, say).
         if json and results_file.exists():
-            parsed = json_loads(results_file.read_text())
+            try:
+                parsed = json_loads(results_file.read_text())
+            except ValueError as exc:
+                message = f"the test callback wrote no valid JSON ({exc}); ansible-playbook stderr:"
+                raise RuntimeError(f"{message}\n{completed.stderr[-4000:]}") from exc
         return PlaybookRun(command, completed.returncode, completed.stdout, completed.stderr, parsed)
 
     return run
