@@ -54,10 +54,17 @@ options:
   taken:
     description:
       - Codes already given out elsewhere, which must not be handed out again, as code records or
-        code values. The role passes the codes of hosts of earlier C(serial) batches here.
+        code values.
     type: list
     elements: raw
     default: []
+  kept:
+    description:
+      - Codes given out before that must stay where they are, as a mapping of host to code record.
+        Those hosts, and hosts with the same common name, keep these codes; nobody else gets them.
+      - The role passes the codes of the hosts of earlier C(serial) batches here.
+    type: dict
+    default: {}
 notes:
   - "Stable order: every pair of a common name and a code has a fixed score, a hash of the common name
     and the code's C(voucher_order_id) and C(id) (rendezvous hashing). Hosts are served in the order of
@@ -127,7 +134,7 @@ from ansible.module_utils.parsing.convert_bool import boolean
 from ansible_collections.certops.digicert.plugins.module_utils._allocation import AllocationError, allocate_codes
 
 
-def voucher_allocation(codes, common_names, product_name, share_common_names=True, taken=None):
+def voucher_allocation(codes, common_names, product_name, share_common_names=True, taken=None, kept=None):
     """Map each host to its voucher code record; see DOCUMENTATION."""
     if not isinstance(codes, (list, tuple)):
         raise AnsibleFilterError(
@@ -140,6 +147,10 @@ def voucher_allocation(codes, common_names, product_name, share_common_names=Tru
         )
     if taken is not None and not isinstance(taken, (list, tuple)):
         raise AnsibleFilterError(f"voucher_allocation: taken must be a list, not {type(taken).__name__}")
+    if kept is not None and not isinstance(kept, Mapping):
+        raise AnsibleFilterError(
+            f"voucher_allocation: kept must be a mapping of host to code, not {type(kept).__name__}"
+        )
     try:
         share = boolean(share_common_names, strict=True)
     except TypeError as exc:
@@ -151,6 +162,7 @@ def voucher_allocation(codes, common_names, product_name, share_common_names=Tru
             to_text(product_name) if product_name is not None else "",
             share_common_names=share,
             taken=taken or (),
+            kept={to_text(host): code for host, code in (kept or {}).items()},
         )
     except AllocationError as exc:
         raise AnsibleFilterError(str(exc)) from None

@@ -11,7 +11,9 @@ The rules, in order:
 2. Hosts are grouped by common name (compared without case and without a trailing dot). A group
    is one certificate: every host in it gets the same code. With ``share_common_names=False`` a
    group of more than one host is an error instead.
-3. A group whose common name is on a used code of the product keeps that code, so runs after
+3. A group with a host in ``kept`` (codes given out before, such as to an earlier ``serial``
+   batch) keeps that code; kept codes are never handed to anyone else.
+   Otherwise, a group whose common name is on a used code of the product keeps that code, so runs after
    the code was redeemed give the same answer. With several such codes, the most recently
    requested one (``cert_request_date``, then the highest ``id``) wins.
 4. Every other group gets its own active code. Codes whose voucher validity ended before today,
@@ -128,6 +130,21 @@ def _latest_used(codes: list[Mapping]) -> Mapping:
     return max(codes, key=lambda code: (_text(code.get("cert_request_date")), _code_sort_key(code)))
 
 
+def _kept_codes(kept, groups: dict[str, list[str]]) -> dict[str, Mapping]:
+    if kept is None:
+        return {}
+    if not isinstance(kept, Mapping):
+        raise AllocationError(
+            f"voucher_allocate: kept codes must be a mapping of host to code, not {type(kept).__name__}"
+        )
+    by_group = {}
+    for group_key, hosts in groups.items():
+        holders = [host for host in hosts if isinstance(kept.get(host), Mapping)]
+        if holders:
+            by_group[group_key] = kept[holders[0]]
+    return by_group
+
+
 def _code_values(taken) -> set[str]:
     values: set[str] = set()
     for item in taken or ():
@@ -144,14 +161,16 @@ def allocate_codes(
     *,
     share_common_names: bool = True,
     taken: Iterable = (),
+    kept: Mapping | None = None,
     today: datetime.date | None = None,
 ) -> dict[str, dict]:
     """Return ``{host: code record}`` for every host of ``common_names_by_host``; see the module docstring.
 
     ``codes`` are normalized code records (as the module and the lookup return them), from one or
-    more voucher orders. ``taken`` lists codes (records or values) already given out elsewhere, for
-    example to an earlier ``serial`` batch. Raises AllocationError, or AllocationShortage when codes
-    are missing; then nothing is assigned.
+    more voucher orders. ``taken`` lists codes (records or values) already given out elsewhere, which
+    nobody gets. ``kept`` maps hosts to the code records they were given before (an earlier ``serial``
+    batch): they and the hosts sharing their common name keep those, and nobody else gets them.
+    Raises AllocationError, or AllocationShortage when codes are missing; then nothing is assigned.
     """
     wanted_product = _text(product_name)
     if not wanted_product:
@@ -159,7 +178,8 @@ def allocate_codes(
     product_key = wanted_product.casefold()
     today = today or datetime.date.today()
     groups = _group_hosts(common_names_by_host, share_common_names)
-    taken_values = _code_values(taken)
+    kept_codes = _kept_codes(kept, groups)
+    taken_values = _code_values(taken) | _code_values((kept or {}).values())
 
     used_by_name: dict[str, list[Mapping]] = {}
     free: list[Mapping] = []
@@ -189,7 +209,9 @@ def allocate_codes(
     assigned: dict[str, Mapping] = {}
     needing: list[str] = []
     for group_key in sorted(groups):
-        if group_key in used_by_name:
+        if group_key in kept_codes:
+            assigned[group_key] = kept_codes[group_key]
+        elif group_key in used_by_name:
             assigned[group_key] = _latest_used(used_by_name[group_key])
         else:
             needing.append(group_key)

@@ -159,6 +159,21 @@ def test_a_code_taken_elsewhere_is_never_handed_out():
     assert values(allocate(order_25260(), WEB, taken=[{"value": M2XC}])) == values(allocation)
 
 
+def test_kept_codes_stay_with_their_hosts_and_go_to_nobody_else():
+    # As in an earlier serial batch: web3 was given 49250. a.example.com then takes 49252 (8609... beats
+    # 474a... and 379e...), web1 takes 49251 (d675...), web2 the last one, 49253.
+    kept = {"web3": code(49250, K7QH)}
+    allocation = allocate(order_25260(), {"a": "a.example.com", **WEB}, kept=kept)
+    assert values(allocation) == {"a": M2XC, "web1": P3VN, "web2": T6BW, "web3": K7QH}
+
+
+def test_a_kept_code_is_shared_with_hosts_of_the_same_common_name():
+    names = {"www-a": "www.example.com", "www-b": "www.example.com", "web2": "web2.example.com"}
+    allocation = allocate(order_25260(), names, kept={"www-a": code(49250, K7QH), "gone": code(49253, T6BW)})
+    # 49253 is kept by a host outside this allocation, so web2 takes 49252 (8eb6... beats 035f...).
+    assert values(allocation) == {"www-a": K7QH, "www-b": K7QH, "web2": M2XC}
+
+
 # ---- used codes -------------------------------------------------------------------------------------------------
 
 
@@ -298,6 +313,11 @@ def test_bad_input_is_reported(codes, names, product, message):
         allocate_codes(codes, names, product)
 
 
+def test_kept_must_be_a_mapping():
+    with pytest.raises(AllocationError, match="kept codes must be a mapping of host to code, not list"):
+        allocate_codes([], WEB, "Basic OV", kept=[K7QH])
+
+
 def test_today_defaults_to_the_current_date():
     past = code(1, "A" * 32, voucher_validity_end_date=(datetime.date.today() - datetime.timedelta(days=1)).isoformat())
     with pytest.raises(AllocationShortage, match="1 more active code has expired"):
@@ -321,6 +341,8 @@ def test_filter_passes_taken_and_share_options(voucher_allocation):
     with pytest.raises(AnsibleFilterError, match="sharing a code is turned off"):
         voucher_allocation(order_25260(), names, "Basic OV", share_common_names="no")
     assert values(voucher_allocation(order_25260(), WEB, "Basic OV", taken=[M2XC]))["web1"] == P3VN
+    kept = {"web1": code(49250, K7QH)}
+    assert values(voucher_allocation(order_25260(), WEB, "Basic OV", kept=kept))["web1"] == K7QH
 
 
 def test_filter_turns_a_shortage_into_a_filter_error(voucher_allocation):
@@ -334,6 +356,7 @@ def test_filter_turns_a_shortage_into_a_filter_error(voucher_allocation):
         (({"codes": []}, WEB, "Basic OV"), "the input must be a list of code records, not dict"),
         (([], "web1", "Basic OV"), "common_names must be a mapping of host to common name, not str"),
         (([], WEB, "Basic OV", True, "K7QH"), "taken must be a list, not str"),
+        (([], WEB, "Basic OV", True, [], ["web1"]), "kept must be a mapping of host to code, not list"),
         (([], WEB, "Basic OV", "maybe"), "share_common_names"),
         (([], {"web1": None}, "Basic OV"), "host web1 has no common name"),
         (([], WEB, None), "a product name is needed"),
