@@ -61,6 +61,6 @@ demo: venv
 
 clean:
 	rm -rf "$(VENV)" "$(ROOT)/build" "$(ROOT)/reports" "$(ROOT)/tests/output" "$(ROOT)/htmlcov" \
-		"$(ROOT)/.pytest_cache" "$(ROOT)/.ruff_cache" "$(ROOT)/.coverage" "$(ROOT)"/.coverage.* \
+		"$(ROOT)/.pytest_cache" "$(ROOT)/.ruff_cache" "$(ROOT)/.hypothesis" "$(ROOT)/.coverage" "$(ROOT)"/.coverage.* \
 		"$(ROOT)"/certops-digicert-*.tar.gz
 	find "$(ROOT)" -path "$(ROOT)/.git" -prune -o -type d -name __pycache__ -prune -exec rm -rf {} +

@@ -278,6 +278,11 @@ def pytest_configure(config: pytest.Config) -> None:
     # seed sequence in CI so a failure there replays the same way.
     settings.register_profile("dev", deadline=None)
     settings.register_profile(
-        "ci", deadline=None, derandomize=True, print_blob=True, suppress_health_check=[HealthCheck.too_slow]
+        "ci",
+        deadline=None,
+        derandomize=True,
+        database=None,
+        print_blob=True,
+        suppress_health_check=[HealthCheck.too_slow],
     )
     settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else "dev"))
