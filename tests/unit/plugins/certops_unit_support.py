@@ -209,7 +209,10 @@ def assert_no_key(text: str, key: str, size: int = 10) -> None:
 class LoopbackServer:
     """A threaded HTTP/1.1 server on a loopback address that answers every request with ``respond(handler)``.
 
-    ``respond`` returns ``(status, headers, body)``. Every request's method, path and headers are kept.
+    ``respond`` returns ``(status, headers, body)``; a Content-Length among the headers is sent as given (to
+    fake a body that breaks off), or not at all when its value is None (the body then ends with the
+    connection), and the connection is closed after the answer. Every request's path and
+    headers are kept.
     """
 
     def __init__(self, respond, host: str = "127.0.0.1") -> None:
@@ -228,8 +231,13 @@ class LoopbackServer:
                 status, headers, body = outer.respond(self)
                 self.send_response(status)
                 for name, value in headers:
-                    self.send_header(name, value)
-                self.send_header("Content-Length", str(len(body)))
+                    if value is not None:
+                        self.send_header(name, value)
+                if not any(name.lower() == "content-length" for name, _ in headers):
+                    self.send_header("Content-Length", str(len(body)))
+                else:
+                    # A declared length that the body does not fill: end the connection after it.
+                    self.close_connection = True
                 self.end_headers()
                 self.wfile.write(body)
 
