@@ -63,7 +63,7 @@ def _no_digicert_environment(monkeypatch):
 
 
 @pytest.fixture(scope="session")
-def simulator_session(tmp_path_factory):
+def digicert_simulator_process(tmp_path_factory):
     control = support.simulator_control()
     state_dir = tmp_path_factory.mktemp("simulator")
     sim = control.SimulatorProcess(
@@ -111,6 +111,7 @@ class SimulatorHandle:
 
 
 @pytest.fixture
-def sim(simulator_session):
-    simulator_session.reset(orders=True)
-    return SimulatorHandle(simulator_session)
+def digicert_sim(digicert_simulator_process):
+    # Named apart from tests/conftest.py's `sim` so that fixture keeps its meaning for other tests here.
+    digicert_simulator_process.reset(orders=True)
+    return SimulatorHandle(digicert_simulator_process)

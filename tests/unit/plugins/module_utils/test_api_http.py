@@ -66,17 +66,17 @@ def assert_clean_message(text: str) -> None:
 # ---- the documented samples ------------------------------------------------------------------------------------
 
 
-def test_fetch_codes_returns_the_documented_samples_typed(sim, recorder):
-    client = recorder(sim.base_url, sim.api_key).client
+def test_fetch_codes_returns_the_documented_samples_typed(digicert_sim, recorder):
+    client = recorder(digicert_sim.base_url, digicert_sim.api_key).client
     assert client.fetch_codes(25252) == support.TYPED_ORDER_25252
     assert client.fetch_codes(25256) == support.TYPED_ORDER_25256
 
 
-def test_requests_send_user_agent_accept_and_key(sim, recorder):
-    client = recorder(sim.base_url, sim.api_key).client
+def test_requests_send_user_agent_accept_and_key(digicert_sim, recorder):
+    client = recorder(digicert_sim.base_url, digicert_sim.api_key).client
     client.fetch_codes(25252)
     list(client.iter_codes_csv(25256))
-    logged = sim.requests()
+    logged = digicert_sim.requests()
     assert [(entry["method"], entry["path"], entry["status"]) for entry in logged] == [
         ("GET", "/services/v2/voucher/25252/download", 200),
         ("GET", "/services/v2/voucher/25256/download", 200),
@@ -102,10 +102,10 @@ def test_headers_on_the_wire(recorder):
 
 
 @pytest.mark.parametrize("suffix", ["", "/", "//"])
-def test_base_url_with_and_without_trailing_slash(sim, suffix):
+def test_base_url_with_and_without_trailing_slash(digicert_sim, suffix):
     options = {
-        "api_key": sim.api_key,
-        "api_url": sim.base_url + suffix,
+        "api_key": digicert_sim.api_key,
+        "api_url": digicert_sim.base_url + suffix,
         "platform": "us",
         "timeout": 5,
         "validate_certs": True,
@@ -117,25 +117,25 @@ def test_base_url_with_and_without_trailing_slash(sim, suffix):
     settings = ConnectionSettings.from_options(options.get)
     with DigiCertClient(settings) as client:
         assert client.fetch_codes(25252) == support.TYPED_ORDER_25252
-    assert [entry["path"] for entry in sim.requests()] == ["/services/v2/voucher/25252/download"]
+    assert [entry["path"] for entry in digicert_sim.requests()] == ["/services/v2/voucher/25252/download"]
 
 
 @pytest.mark.parametrize("order_id", [25252, 25256, 25260, 25261, 25270, support.LARGE_ORDER_ID])
-def test_iter_codes_csv_streams_the_same_records_as_fetch_codes(sim, recorder, order_id):
-    client = recorder(sim.base_url, sim.api_key).client
+def test_iter_codes_csv_streams_the_same_records_as_fetch_codes(digicert_sim, recorder, order_id):
+    client = recorder(digicert_sim.base_url, digicert_sim.api_key).client
     streamed = client.iter_codes_csv(order_id)
     assert not isinstance(streamed, list)
     assert list(streamed) == client.fetch_codes(order_id)
 
 
-def test_large_order_is_complete_and_in_order(sim, recorder):
-    codes = recorder(sim.base_url, sim.api_key).client.fetch_codes(support.LARGE_ORDER_ID)
+def test_large_order_is_complete_and_in_order(digicert_sim, recorder):
+    codes = recorder(digicert_sim.base_url, digicert_sim.api_key).client.fetch_codes(support.LARGE_ORDER_ID)
     first = support.LARGE_ORDER_ID * 1_000_000
     assert [code["id"] for code in codes] == list(range(first + 1, first + support.LARGE_ORDER_SIZE + 1))
 
 
-def test_csv_of_special_characters(sim, recorder):
-    codes = list(recorder(sim.base_url, sim.api_key).client.iter_codes_csv(25261))
+def test_csv_of_special_characters(digicert_sim, recorder):
+    codes = list(recorder(digicert_sim.base_url, digicert_sim.api_key).client.iter_codes_csv(25261))
     assert [code["cert_organization"] for code in codes] == ['Müller & Søn, "Ærø"', "=1+2", None, None]
     assert codes[1]["cert_common_name"] == "-cmd.example.com"
 
@@ -143,16 +143,16 @@ def test_csv_of_special_characters(sim, recorder):
 # ---- several orders --------------------------------------------------------------------------------------------
 
 
-def test_fetch_codes_of_orders_keeps_the_order_of_the_ids(sim, recorder):
-    client = recorder(sim.base_url, sim.api_key, max_workers=4).client
+def test_fetch_codes_of_orders_keeps_the_order_of_the_ids(digicert_sim, recorder):
+    client = recorder(digicert_sim.base_url, digicert_sim.api_key, max_workers=4).client
     result = client.fetch_codes_of_orders([25256, 25270, 25252])
     assert result == [support.TYPED_ORDER_25256, [], support.TYPED_ORDER_25252]
 
 
-def test_fetch_codes_of_orders_runs_in_parallel_within_the_bound(sim, recorder):
+def test_fetch_codes_of_orders_runs_in_parallel_within_the_bound(digicert_sim, recorder):
     ids = [25252, 25256, 25260, 25261, 25270, 25252]
-    sim.add_faults([{"order": None, "kind": "delay:0.4", "times": len(ids)}])
-    client = recorder(sim.base_url, sim.api_key, max_workers=3).client
+    digicert_sim.add_faults([{"order": None, "kind": "delay:0.4", "times": len(ids)}])
+    client = recorder(digicert_sim.base_url, digicert_sim.api_key, max_workers=3).client
     started = time.monotonic()
     result = client.fetch_codes_of_orders(ids)
     elapsed = time.monotonic() - started
@@ -164,7 +164,7 @@ def test_fetch_codes_of_orders_runs_in_parallel_within_the_bound(sim, recorder):
         None,
         25252,
     ]
-    stats = sim.stats()
+    stats = digicert_sim.stats()
     assert stats["requests"] == len(ids)
     assert 2 <= stats["max_concurrent"] <= 3
     # Six answers of 0.4 s each, three at a time: about 0.8 s, far below the 2.4 s of one at a time.
@@ -172,29 +172,29 @@ def test_fetch_codes_of_orders_runs_in_parallel_within_the_bound(sim, recorder):
 
 
 @pytest.mark.parametrize("workers", [1, 2])
-def test_fetch_codes_of_orders_never_exceeds_max_concurrent_requests(sim, recorder, workers):
+def test_fetch_codes_of_orders_never_exceeds_max_concurrent_requests(digicert_sim, recorder, workers):
     ids = [25252, 25256, 25260, 25261]
-    sim.add_faults([{"order": None, "kind": "delay:0.15", "times": len(ids)}])
-    recorder(sim.base_url, sim.api_key, max_workers=workers).client.fetch_codes_of_orders(ids)
-    assert sim.stats()["max_concurrent"] == workers
+    digicert_sim.add_faults([{"order": None, "kind": "delay:0.15", "times": len(ids)}])
+    recorder(digicert_sim.base_url, digicert_sim.api_key, max_workers=workers).client.fetch_codes_of_orders(ids)
+    assert digicert_sim.stats()["max_concurrent"] == workers
 
 
-def test_fetch_codes_of_orders_raises_the_first_failure_in_id_order(sim, recorder):
-    sim.add_faults(
+def test_fetch_codes_of_orders_raises_the_first_failure_in_id_order(digicert_sim, recorder):
+    digicert_sim.add_faults(
         [
             {"order": 25261, "kind": "status:404", "times": 1},
             {"order": 25256, "kind": "status:403:missing_permission", "times": 1},
         ]
     )
-    client = recorder(sim.base_url, sim.api_key, max_workers=4).client
+    client = recorder(digicert_sim.base_url, digicert_sim.api_key, max_workers=4).client
     with pytest.raises(DigiCertAPIError) as caught:
         client.fetch_codes_of_orders([25252, 25256, 25261])
     assert caught.value.voucher_order_id == 25256
     assert caught.value.status == 403
 
 
-def test_fetch_codes_of_one_order(sim, recorder):
-    client = recorder(sim.base_url, sim.api_key).client
+def test_fetch_codes_of_one_order(digicert_sim, recorder):
+    client = recorder(digicert_sim.base_url, digicert_sim.api_key).client
     assert client.fetch_codes_of_orders([25252]) == [support.TYPED_ORDER_25252]
     assert client.fetch_codes_of_orders([]) == []
 
@@ -202,8 +202,8 @@ def test_fetch_codes_of_one_order(sim, recorder):
 # ---- DigiCert's errors -----------------------------------------------------------------------------------------
 
 
-def test_wrong_key_is_403_with_digicerts_code_and_not_retried(sim, recorder):
-    run = recorder(sim.base_url, WRONG_KEY)
+def test_wrong_key_is_403_with_digicerts_code_and_not_retried(digicert_sim, recorder):
+    run = recorder(digicert_sim.base_url, WRONG_KEY)
     with pytest.raises(DigiCertAPIError) as caught:
         run.client.fetch_codes(25252)
     error = caught.value
@@ -226,33 +226,33 @@ def test_wrong_key_is_403_with_digicerts_code_and_not_retried(sim, recorder):
         "errors": error.errors,
         "voucher_order_id": 25252,
     }
-    assert sim.stats()["requests"] == 1
+    assert digicert_sim.stats()["requests"] == 1
     assert run.sleep.delays == []
     support.assert_no_key(message + json.dumps(error.errors) + "\n".join(run.log), WRONG_KEY)
 
 
-def test_unknown_order_is_404(sim, recorder):
+def test_unknown_order_is_404(digicert_sim, recorder):
     with pytest.raises(DigiCertAPIError) as caught:
-        recorder(sim.base_url, sim.api_key).client.fetch_codes(999999)
+        recorder(digicert_sim.base_url, digicert_sim.api_key).client.fetch_codes(999999)
     assert caught.value.status == 404
     assert caught.value.error_codes == ["not_found"]
     assert "voucher order 999999" in str(caught.value)
     assert "not found" in str(caught.value)
 
 
-def test_missing_permission_is_not_retried(sim, recorder):
-    sim.add_faults([{"order": 25252, "kind": "status:403:missing_permission", "times": 0}])
-    run = recorder(sim.base_url, sim.api_key, retries=5)
+def test_missing_permission_is_not_retried(digicert_sim, recorder):
+    digicert_sim.add_faults([{"order": 25252, "kind": "status:403:missing_permission", "times": 0}])
+    run = recorder(digicert_sim.base_url, digicert_sim.api_key, retries=5)
     with pytest.raises(DigiCertAPIError) as caught:
         run.client.fetch_codes(25252)
     assert caught.value.error_codes == ["access_denied|missing_permission"]
-    assert sim.stats()["requests"] == 1
+    assert digicert_sim.stats()["requests"] == 1
     assert run.sleep.delays == []
 
 
-def test_multi_error_body_shows_every_error(sim, recorder):
-    sim.add_faults([{"order": 25252, "kind": "multi_error"}])
-    run = recorder(sim.base_url, sim.api_key)
+def test_multi_error_body_shows_every_error(digicert_sim, recorder):
+    digicert_sim.add_faults([{"order": 25252, "kind": "multi_error"}])
+    run = recorder(digicert_sim.base_url, digicert_sim.api_key)
     with pytest.raises(DigiCertAPIError) as caught:
         run.client.fetch_codes(25252)
     message = str(caught.value)
@@ -260,26 +260,26 @@ def test_multi_error_body_shows_every_error(sim, recorder):
     assert caught.value.error_codes == ["invalid_filter|codes_status", "invalid_param|limit"]
     assert "invalid_filter|codes_status: Invalid value for filter codes_status." in message
     assert "invalid_param|limit: Invalid value for limit" in message
-    assert sim.stats()["requests"] == 1
+    assert digicert_sim.stats()["requests"] == 1
 
 
-def test_500_is_not_retried(sim, recorder):
-    sim.add_faults([{"order": 25252, "kind": "status:500", "times": 0}])
-    run = recorder(sim.base_url, sim.api_key, retries=3)
+def test_500_is_not_retried(digicert_sim, recorder):
+    digicert_sim.add_faults([{"order": 25252, "kind": "status:500", "times": 0}])
+    run = recorder(digicert_sim.base_url, digicert_sim.api_key, retries=3)
     with pytest.raises(DigiCertAPIError) as caught:
         run.client.fetch_codes(25252)
     assert caught.value.status == 500
-    assert sim.stats()["requests"] == 1
+    assert digicert_sim.stats()["requests"] == 1
 
 
 # ---- retries -----------------------------------------------------------------------------------------------------
 
 
-def test_429_is_retried_then_succeeds(sim, recorder):
-    sim.add_faults([{"order": 25252, "kind": "status:429", "times": 2}])
-    run = recorder(sim.base_url, sim.api_key, retries=3)
+def test_429_is_retried_then_succeeds(digicert_sim, recorder):
+    digicert_sim.add_faults([{"order": 25252, "kind": "status:429", "times": 2}])
+    run = recorder(digicert_sim.base_url, digicert_sim.api_key, retries=3)
     assert run.client.fetch_codes(25252) == support.TYPED_ORDER_25252
-    assert sim.stats()["by_status"] == {"429": 2, "200": 1}
+    assert digicert_sim.stats()["by_status"] == {"429": 2, "200": 1}
     # Exponential back-off with full jitter: the n-th wait lies in [0, 0.5 * 2 ** (n - 1)].
     assert len(run.sleep.delays) == 2
     assert 0 <= run.sleep.delays[0] <= 0.5
@@ -288,9 +288,9 @@ def test_429_is_retried_then_succeeds(sim, recorder):
     assert sum("retry 2/3" in line for line in run.log) == 1
 
 
-def test_retry_after_is_honoured(sim, recorder):
-    sim.add_faults([{"order": 25252, "kind": "status:429:retry-after=7", "times": 1}])
-    run = recorder(sim.base_url, sim.api_key)
+def test_retry_after_is_honoured(digicert_sim, recorder):
+    digicert_sim.add_faults([{"order": 25252, "kind": "status:429:retry-after=7", "times": 1}])
+    run = recorder(digicert_sim.base_url, digicert_sim.api_key)
     assert run.client.fetch_codes(25252) == support.TYPED_ORDER_25252
     assert run.sleep.delays == [7.0]
 
@@ -331,9 +331,9 @@ def test_unusable_retry_after_falls_back_to_back_off(recorder, header):
 
 
 @pytest.mark.parametrize("status", [502, 503, 504])
-def test_gateway_errors_are_retried_and_fail_with_a_clear_message(sim, recorder, status):
-    sim.add_faults([{"order": 25252, "kind": f"status:{status}", "times": 0}])
-    run = recorder(sim.base_url, sim.api_key, retries=2)
+def test_gateway_errors_are_retried_and_fail_with_a_clear_message(digicert_sim, recorder, status):
+    digicert_sim.add_faults([{"order": 25252, "kind": f"status:{status}", "times": 0}])
+    run = recorder(digicert_sim.base_url, digicert_sim.api_key, retries=2)
     with pytest.raises(DigiCertAPIError) as caught:
         run.client.fetch_codes(25252)
     error = caught.value
@@ -345,30 +345,30 @@ def test_gateway_errors_are_retried_and_fail_with_a_clear_message(sim, recorder,
     assert "DOCTYPE" not in message and "<h1>" not in message
     assert_clean_message(message)
     assert error.errors == []
-    assert sim.stats()["requests"] == 3
+    assert digicert_sim.stats()["requests"] == 3
     assert len(run.sleep.delays) == 2
     assert any("giving up after 3 attempts" in line for line in run.log)
 
 
 @pytest.mark.parametrize("status", [502, 503, 504])
-def test_gateway_errors_heal(sim, recorder, status):
-    sim.add_faults([{"order": 25252, "kind": f"status:{status}", "times": 1}])
-    run = recorder(sim.base_url, sim.api_key)
+def test_gateway_errors_heal(digicert_sim, recorder, status):
+    digicert_sim.add_faults([{"order": 25252, "kind": f"status:{status}", "times": 1}])
+    run = recorder(digicert_sim.base_url, digicert_sim.api_key)
     assert run.client.fetch_codes(25252) == support.TYPED_ORDER_25252
-    assert sim.stats()["requests"] == 2
+    assert digicert_sim.stats()["requests"] == 2
 
 
-def test_reset_connection_is_retried(sim, recorder):
-    sim.add_faults([{"order": 25252, "kind": "reset", "times": 1}])
-    run = recorder(sim.base_url, sim.api_key)
+def test_reset_connection_is_retried(digicert_sim, recorder):
+    digicert_sim.add_faults([{"order": 25252, "kind": "reset", "times": 1}])
+    run = recorder(digicert_sim.base_url, digicert_sim.api_key)
     assert run.client.fetch_codes(25252) == support.TYPED_ORDER_25252
-    assert sim.stats()["requests"] == 2
+    assert digicert_sim.stats()["requests"] == 2
     assert len(run.sleep.delays) == 1
 
 
-def test_reset_connection_every_time_fails_clearly(sim, recorder):
-    sim.add_faults([{"order": 25252, "kind": "reset", "times": 0}])
-    run = recorder(sim.base_url, sim.api_key, retries=1)
+def test_reset_connection_every_time_fails_clearly(digicert_sim, recorder):
+    digicert_sim.add_faults([{"order": 25252, "kind": "reset", "times": 0}])
+    run = recorder(digicert_sim.base_url, digicert_sim.api_key, retries=1)
     with pytest.raises(DigiCertAPIError) as caught:
         run.client.fetch_codes(25252)
     message = str(caught.value)
@@ -377,19 +377,19 @@ def test_reset_connection_every_time_fails_clearly(sim, recorder):
     assert "cannot reach 127.0.0.1" in message
     assert "HTTP" not in message
     assert_clean_message(message)
-    assert sim.stats()["requests"] == 2
+    assert digicert_sim.stats()["requests"] == 2
 
 
-def test_timeout_is_retried(sim, recorder):
-    sim.add_faults([{"order": 25252, "kind": "delay:1.5", "times": 1}])
-    run = recorder(sim.base_url, sim.api_key, timeout=0.3)
+def test_timeout_is_retried(digicert_sim, recorder):
+    digicert_sim.add_faults([{"order": 25252, "kind": "delay:1.5", "times": 1}])
+    run = recorder(digicert_sim.base_url, digicert_sim.api_key, timeout=0.3)
     assert run.client.fetch_codes(25252) == support.TYPED_ORDER_25252
     assert len(run.sleep.delays) == 1
 
 
-def test_timeout_every_time_fails_clearly(sim, recorder):
-    sim.add_faults([{"order": 25252, "kind": "delay:1.5", "times": 0}])
-    run = recorder(sim.base_url, sim.api_key, timeout=0.25, retries=1)
+def test_timeout_every_time_fails_clearly(digicert_sim, recorder):
+    digicert_sim.add_faults([{"order": 25252, "kind": "delay:1.5", "times": 0}])
+    run = recorder(digicert_sim.base_url, digicert_sim.api_key, timeout=0.25, retries=1)
     with pytest.raises(DigiCertAPIError) as caught:
         run.client.fetch_codes(25252)
     assert caught.value.status is None
@@ -397,25 +397,25 @@ def test_timeout_every_time_fails_clearly(sim, recorder):
     assert len(run.sleep.delays) == 1
 
 
-def test_retries_zero_means_one_attempt(sim, recorder):
-    sim.add_faults([{"order": 25252, "kind": "status:503", "times": 1}])
-    run = recorder(sim.base_url, sim.api_key, retries=0)
+def test_retries_zero_means_one_attempt(digicert_sim, recorder):
+    digicert_sim.add_faults([{"order": 25252, "kind": "status:503", "times": 1}])
+    run = recorder(digicert_sim.base_url, digicert_sim.api_key, retries=0)
     with pytest.raises(DigiCertAPIError) as caught:
         run.client.fetch_codes(25252)
     assert caught.value.status == 503
-    assert sim.stats()["requests"] == 1
+    assert digicert_sim.stats()["requests"] == 1
     assert run.sleep.delays == []
 
 
-def test_retry_after_beyond_max_retry_wait_is_not_waited_for(sim, recorder):
-    sim.add_faults([{"order": 25252, "kind": "status:429:retry-after=120", "times": 1}])
-    run = recorder(sim.base_url, sim.api_key, retries=5, max_retry_wait=60)
+def test_retry_after_beyond_max_retry_wait_is_not_waited_for(digicert_sim, recorder):
+    digicert_sim.add_faults([{"order": 25252, "kind": "status:429:retry-after=120", "times": 1}])
+    run = recorder(digicert_sim.base_url, digicert_sim.api_key, retries=5, max_retry_wait=60)
     with pytest.raises(DigiCertAPIError) as caught:
         run.client.fetch_codes(25252)
     assert caught.value.status == 429
     assert caught.value.error_codes == ["request_limit_exceeded"]
     assert run.sleep.delays == []
-    assert sim.stats()["requests"] == 1
+    assert digicert_sim.stats()["requests"] == 1
     assert any("max_retry_wait" in line for line in run.log)
 
 
@@ -424,9 +424,9 @@ def test_retry_after_beyond_max_retry_wait_is_not_waited_for(sim, recorder):
     reason="BUG: max_retry_wait is checked against the wall clock, not the waits the client schedules; "
     "with the injected sleep (the client's own test seam) the total wait passes the bound",
 )
-def test_max_retry_wait_bounds_the_total_of_the_waits(sim, recorder):
-    sim.add_faults([{"order": 25252, "kind": "status:429:retry-after=20", "times": 0}])
-    run = recorder(sim.base_url, sim.api_key, retries=5, max_retry_wait=30)
+def test_max_retry_wait_bounds_the_total_of_the_waits(digicert_sim, recorder):
+    digicert_sim.add_faults([{"order": 25252, "kind": "status:429:retry-after=20", "times": 0}])
+    run = recorder(digicert_sim.base_url, digicert_sim.api_key, retries=5, max_retry_wait=30)
     with pytest.raises(DigiCertAPIError):
         run.client.fetch_codes(25252)
     assert sum(run.sleep.delays) <= 30
@@ -437,10 +437,10 @@ def test_max_retry_wait_bounds_the_total_of_the_waits(sim, recorder):
     reason="BUG: time spent in requests (timeouts) counts against max_retry_wait, documented as the time "
     "spent waiting between retries; two 0.6 s timeouts exhaust a 1 s budget with 0.2 s of waiting",
 )
-def test_max_retry_wait_counts_waiting_not_request_time(sim, recorder, monkeypatch):
+def test_max_retry_wait_counts_waiting_not_request_time(digicert_sim, recorder, monkeypatch):
     monkeypatch.setattr(_api.random, "uniform", lambda low, high: 0.1)
-    sim.add_faults([{"order": 25252, "kind": "delay:1.5", "times": 2}])
-    run = recorder(sim.base_url, sim.api_key, retries=3, max_retry_wait=1.0, timeout=0.6)
+    digicert_sim.add_faults([{"order": 25252, "kind": "delay:1.5", "times": 2}])
+    run = recorder(digicert_sim.base_url, digicert_sim.api_key, retries=3, max_retry_wait=1.0, timeout=0.6)
     assert run.client.fetch_codes(25252) == support.TYPED_ORDER_25252
     assert run.sleep.delays == [0.1, 0.1]
 
@@ -476,9 +476,9 @@ BAD_BODIES = {
 
 
 @pytest.mark.parametrize(("kind", "reason"), sorted(BAD_BODIES.items()))
-def test_json_answer_that_is_not_a_code_list(sim, recorder, kind, reason):
-    sim.add_faults([{"order": 25252, "kind": kind}])
-    run = recorder(sim.base_url, sim.api_key)
+def test_json_answer_that_is_not_a_code_list(digicert_sim, recorder, kind, reason):
+    digicert_sim.add_faults([{"order": 25252, "kind": kind}])
+    run = recorder(digicert_sim.base_url, digicert_sim.api_key)
     with pytest.raises(DigiCertAPIError) as caught:
         run.client.fetch_codes(25252)
     message = str(caught.value)
@@ -487,7 +487,7 @@ def test_json_answer_that_is_not_a_code_list(sim, recorder, kind, reason):
     assert message.startswith("DigiCert request for voucher order 25252 failed with HTTP 200: ")
     assert reason in message
     assert_clean_message(message)
-    assert sim.stats()["requests"] == 1
+    assert digicert_sim.stats()["requests"] == 1
 
 
 CSV_BAD_BODIES = {
@@ -498,10 +498,10 @@ CSV_BAD_BODIES = {
 
 
 @pytest.mark.parametrize(("kind", "reason"), sorted(CSV_BAD_BODIES.items()))
-def test_csv_answer_that_is_not_a_code_list(sim, recorder, kind, reason):
-    sim.add_faults([{"order": 25252, "kind": kind}])
+def test_csv_answer_that_is_not_a_code_list(digicert_sim, recorder, kind, reason):
+    digicert_sim.add_faults([{"order": 25252, "kind": kind}])
     with pytest.raises(DigiCertAPIError) as caught:
-        list(recorder(sim.base_url, sim.api_key).client.iter_codes_csv(25252))
+        list(recorder(digicert_sim.base_url, digicert_sim.api_key).client.iter_codes_csv(25252))
     message = str(caught.value)
     assert message.startswith("DigiCert request for voucher order 25252 failed with HTTP 200: ")
     assert "not a CSV list of voucher codes" in message
@@ -510,10 +510,10 @@ def test_csv_answer_that_is_not_a_code_list(sim, recorder, kind, reason):
 
 
 @pytest.mark.parametrize("order_id", [25256, 25261])
-def test_truncated_csv_is_an_error(sim, recorder, order_id):
-    sim.add_faults([{"order": order_id, "kind": "truncated"}])
+def test_truncated_csv_is_an_error(digicert_sim, recorder, order_id):
+    digicert_sim.add_faults([{"order": order_id, "kind": "truncated"}])
     with pytest.raises(DigiCertAPIError, match="not a CSV list of voucher codes"):
-        list(recorder(sim.base_url, sim.api_key).client.iter_codes_csv(order_id))
+        list(recorder(digicert_sim.base_url, digicert_sim.api_key).client.iter_codes_csv(order_id))
 
 
 @pytest.mark.xfail(
@@ -521,10 +521,10 @@ def test_truncated_csv_is_an_error(sim, recorder, order_id):
     reason="BUG: a CSV answer cut inside its header (id and value present, later columns missing) "
     "is read as an order without codes instead of failing",
 )
-def test_csv_cut_inside_the_header_is_an_error(sim, recorder):
-    sim.add_faults([{"order": 25252, "kind": "truncated"}])
+def test_csv_cut_inside_the_header_is_an_error(digicert_sim, recorder):
+    digicert_sim.add_faults([{"order": 25252, "kind": "truncated"}])
     with pytest.raises(DigiCertAPIError):
-        list(recorder(sim.base_url, sim.api_key).client.iter_codes_csv(25252))
+        list(recorder(digicert_sim.base_url, digicert_sim.api_key).client.iter_codes_csv(25252))
 
 
 def test_csv_that_is_not_utf8(recorder):
@@ -534,9 +534,9 @@ def test_csv_that_is_not_utf8(recorder):
             list(recorder(server.base_url, "loopback-key-1234567890").client.iter_codes_csv(7))
 
 
-def test_huge_json_answer_is_cut_off_by_the_size_cap(sim, recorder):
-    sim.add_faults([{"order": 25252, "kind": "huge:3"}])
-    run = recorder(sim.base_url, sim.api_key, max_response_bytes=1024 * 1024)
+def test_huge_json_answer_is_cut_off_by_the_size_cap(digicert_sim, recorder):
+    digicert_sim.add_faults([{"order": 25252, "kind": "huge:3"}])
+    run = recorder(digicert_sim.base_url, digicert_sim.api_key, max_response_bytes=1024 * 1024)
     with pytest.raises(DigiCertAPIError) as caught:
         run.client.fetch_codes(25252)
     message = str(caught.value)
@@ -546,9 +546,9 @@ def test_huge_json_answer_is_cut_off_by_the_size_cap(sim, recorder):
     assert_clean_message(message)
 
 
-def test_huge_csv_answer_is_cut_off_by_the_size_cap(sim, recorder):
-    sim.add_faults([{"order": 25252, "kind": "huge:3"}])
-    run = recorder(sim.base_url, sim.api_key, max_response_bytes=1024 * 1024)
+def test_huge_csv_answer_is_cut_off_by_the_size_cap(digicert_sim, recorder):
+    digicert_sim.add_faults([{"order": 25252, "kind": "huge:3"}])
+    run = recorder(digicert_sim.base_url, digicert_sim.api_key, max_response_bytes=1024 * 1024)
     with pytest.raises(DigiCertAPIError, match="larger than the 1 MiB cap") as caught:
         list(run.client.iter_codes_csv(25252))
     assert caught.value.voucher_order_id == 25252
@@ -632,12 +632,12 @@ def test_redirect_is_not_followed_and_the_key_not_sent_elsewhere(recorder):
     assert run.sleep.delays == []
 
 
-def test_a_path_that_would_leave_the_api_host_is_refused(sim, recorder, monkeypatch):
-    run = recorder(sim.base_url, sim.api_key)
+def test_a_path_that_would_leave_the_api_host_is_refused(digicert_sim, recorder, monkeypatch):
+    run = recorder(digicert_sim.base_url, digicert_sim.api_key)
     monkeypatch.setattr(run.client, "url_for", lambda path: "http://127.0.0.2:9/services/v2/" + path)
     with pytest.raises(DigiCertAPIError, match="refusing to send the API key to another host"):
         run.client.fetch_codes(25252)
-    assert sim.stats()["requests"] == 0
+    assert digicert_sim.stats()["requests"] == 0
 
 
 HOSTILE_KEY = "hostile-echo-key-Q7ZK2M4XW5RTB3NVC6PLD2JF"
@@ -662,16 +662,16 @@ def test_a_server_echoing_the_key_never_gets_it_shown(recorder, status, content_
     assert "********" in shown
 
 
-def test_a_record_holding_the_key_is_redacted_in_the_error(sim, recorder):
-    sim.set_order(31337, [{"id": sim.api_key, "value": "A" * 32}])
-    run = recorder(sim.base_url, sim.api_key)
+def test_a_record_holding_the_key_is_redacted_in_the_error(digicert_sim, recorder):
+    digicert_sim.set_order(31337, [{"id": digicert_sim.api_key, "value": "A" * 32}])
+    run = recorder(digicert_sim.base_url, digicert_sim.api_key)
     with pytest.raises(DigiCertAPIError) as caught:
         run.client.fetch_codes(31337)
     assert "field 'id' should be an integer" in str(caught.value)
-    support.assert_no_key(str(caught.value) + "\n".join(run.log), sim.api_key)
+    support.assert_no_key(str(caught.value) + "\n".join(run.log), digicert_sim.api_key)
     with pytest.raises(DigiCertAPIError) as caught:
         list(run.client.iter_codes_csv(31337))
-    support.assert_no_key(str(caught.value), sim.api_key)
+    support.assert_no_key(str(caught.value), digicert_sim.api_key)
 
 
 @pytest.mark.xfail(
@@ -700,16 +700,16 @@ def test_a_key_at_the_cut_of_an_error_page_is_not_partly_shown(recorder):
     support.assert_no_key(str(caught.value), HOSTILE_KEY)
 
 
-def test_log_lines_name_url_status_and_attempt_but_never_the_key(sim, recorder):
-    sim.add_faults([{"order": 25252, "kind": "status:503", "times": 1}])
-    run = recorder(sim.base_url, sim.api_key)
+def test_log_lines_name_url_status_and_attempt_but_never_the_key(digicert_sim, recorder):
+    digicert_sim.add_faults([{"order": 25252, "kind": "status:503", "times": 1}])
+    run = recorder(digicert_sim.base_url, digicert_sim.api_key)
     run.client.fetch_codes(25252)
     assert len(run.log) == 3
-    assert run.log[0].startswith(f"GET {sim.base_url}/voucher/25252/download -> HTTP 503 in ")
+    assert run.log[0].startswith(f"GET {digicert_sim.base_url}/voucher/25252/download -> HTTP 503 in ")
     assert run.log[0].endswith("(attempt 1)")
     assert run.log[1].startswith("retry 1/3 in ")
     assert run.log[2].endswith("(attempt 2)")
-    support.assert_no_key("\n".join(run.log), sim.api_key)
+    support.assert_no_key("\n".join(run.log), digicert_sim.api_key)
 
 
 def test_redact_replaces_the_key_anywhere(recorder):
@@ -718,10 +718,10 @@ def test_redact_replaces_the_key_anywhere(recorder):
     assert client.redact("nothing here") == "nothing here"
 
 
-def test_client_as_context_manager_closes_its_session(sim):
-    settings = support.settings_for(sim.base_url, sim.api_key)
+def test_client_as_context_manager_closes_its_session(digicert_sim):
+    settings = support.settings_for(digicert_sim.base_url, digicert_sim.api_key)
     with DigiCertClient(settings) as client:
         assert client.fetch_codes(25256) == support.TYPED_ORDER_25256
-        adapter = client.session.get_adapter(sim.base_url)
+        adapter = client.session.get_adapter(digicert_sim.base_url)
         assert adapter.poolmanager.pools
     assert not adapter.poolmanager.pools
