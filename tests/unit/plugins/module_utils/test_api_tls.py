@@ -1,0 +1,207 @@
+"""TLS between the client and the simulator: a private CA and a certificate for 127.0.0.1, made for this test."""
+
+from __future__ import annotations
+
+import datetime
+import ipaddress
+import os
+
+import certops_unit_support as support
+import pytest
+from ansible_collections.certops.digicert.plugins.module_utils._api import DigiCertAPIError, DigiCertClient
+
+x509 = pytest.importorskip("cryptography.x509")
+from cryptography.hazmat.primitives import hashes, serialization  # noqa: E402
+from cryptography.hazmat.primitives.asymmetric import ec  # noqa: E402
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID  # noqa: E402
+
+
+def _name(common_name: str):
+    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+
+
+def make_pki(directory):
+    """Write ca.pem, server.pem (for IP 127.0.0.1, signed by the CA) and server-key.pem; return their paths."""
+    now = datetime.datetime.now(datetime.timezone.utc)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_cert = (
+        x509.CertificateBuilder()
+        .subject_name(_name("certops unit test CA"))
+        .issuer_name(_name("certops unit test CA"))
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=True,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    server_key = ec.generate_private_key(ec.SECP256R1())
+    server_cert = (
+        x509.CertificateBuilder()
+        .subject_name(_name("127.0.0.1"))
+        .issuer_name(ca_cert.subject)
+        .public_key(server_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()),
+            critical=False,
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
+    paths = {name: str(directory / f"{name}.pem") for name in ("ca", "server", "server-key")}
+    with open(paths["ca"], "wb") as handle:
+        handle.write(ca_cert.public_bytes(serialization.Encoding.PEM))
+    with open(paths["server"], "wb") as handle:
+        handle.write(server_cert.public_bytes(serialization.Encoding.PEM))
+    with open(os.open(paths["server-key"], os.O_WRONLY | os.O_CREAT, 0o600), "wb") as handle:
+        handle.write(
+            server_key.private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+            )
+        )
+    return paths
+
+
+@pytest.fixture(scope="module")
+def tls_sim(tmp_path_factory):
+    directory = tmp_path_factory.mktemp("tls")
+    pki = make_pki(directory)
+    control = support.simulator_control()
+    process = control.SimulatorProcess(
+        tls_cert=pki["server"], tls_key=pki["server-key"], ca_file=pki["ca"], state_dir=directory / "state"
+    )
+    process.start()
+    try:
+        yield process, pki
+    finally:
+        pid = process.pid
+        process.stop()
+        assert not support.pid_alive(pid)
+
+
+@pytest.fixture
+def no_ca_bundle_variables(monkeypatch):
+    # requests lets these variables override the session's trust settings; see the tests that keep them.
+    monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
+    monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
+
+
+def client(process, **overrides):
+    sleep = support.RecordingSleep()
+    settings = support.settings_for(process.base_url, process.api_key, **overrides)
+    return DigiCertClient(settings, sleep=sleep), sleep
+
+
+def test_simulator_serves_https(tls_sim):
+    process, _ = tls_sim
+    assert process.base_url.startswith("https://127.0.0.1:")
+
+
+@pytest.mark.usefixtures("no_ca_bundle_variables")
+def test_untrusted_certificate_fails_with_a_clear_message(tls_sim):
+    process, _ = tls_sim
+    process.reset()
+    api, sleep = client(process, validate_certs=True, ca_path=None, retries=3)
+    with api, pytest.raises(DigiCertAPIError) as caught:
+        api.fetch_codes(25252)
+    message = str(caught.value)
+    assert caught.value.status is None
+    assert message.startswith("DigiCert request for voucher order 25252 failed: TLS verification of 127.0.0.1 failed")
+    assert "ca_path" in message
+    assert "Traceback" not in message and " object at 0x" not in message
+    assert sleep.delays == []
+    # Not retried: a certificate does not become trusted by asking again.
+    assert process.stats()["requests"] == 0
+
+
+@pytest.mark.usefixtures("no_ca_bundle_variables")
+@pytest.mark.xfail(
+    strict=True,
+    reason="BUG: the TLS message is requests' exception text cut at 200 characters: it shows "
+    "'HTTPSConnectionPool... Max retries exceeded' and loses the reason (certificate verify failed: ...)",
+)
+def test_untrusted_certificate_message_gives_the_reason(tls_sim):
+    process, _ = tls_sim
+    api, _ = client(process, validate_certs=True, ca_path=None)
+    with api, pytest.raises(DigiCertAPIError) as caught:
+        api.fetch_codes(25252)
+    message = str(caught.value)
+    assert "certificate verify failed" in message
+    assert "Max retries exceeded" not in message
+    assert "HTTPSConnectionPool" not in message
+
+
+@pytest.mark.usefixtures("no_ca_bundle_variables")
+def test_ca_path_makes_the_certificate_trusted(tls_sim):
+    process, pki = tls_sim
+    api, _ = client(process, validate_certs=True, ca_path=pki["ca"])
+    with api:
+        assert api.fetch_codes(25252) == support.TYPED_ORDER_25252
+        assert list(api.iter_codes_csv(25256)) == support.TYPED_ORDER_25256
+
+
+@pytest.mark.usefixtures("no_ca_bundle_variables")
+def test_validate_certs_false_accepts_the_certificate(tls_sim):
+    process, _ = tls_sim
+    api, _ = client(process, validate_certs=False)
+    with api, pytest.warns(Warning, match="Unverified HTTPS request"):
+        assert api.fetch_codes(25256) == support.TYPED_ORDER_25256
+
+
+@pytest.mark.usefixtures("no_ca_bundle_variables")
+def test_ca_path_of_another_ca_fails(tls_sim, tmp_path):
+    process, _ = tls_sim
+    other = make_pki(tmp_path)
+    api, _ = client(process, validate_certs=True, ca_path=other["ca"])
+    with api, pytest.raises(DigiCertAPIError, match=r"TLS verification of 127\.0\.0\.1 failed"):
+        api.fetch_codes(25252)
+
+
+# Many machines set REQUESTS_CA_BUNDLE (this one does); requests then lets the variable win over a session's
+# verify setting, so the client must pass its trust settings with each request.
+
+
+@pytest.fixture
+def system_ca_bundle_variable(monkeypatch, tls_sim, tmp_path):
+    # A bundle that does not hold the test CA, like the system bundle.
+    other = make_pki(tmp_path)
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", other["ca"])
+    monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
+
+
+@pytest.mark.usefixtures("system_ca_bundle_variable")
+@pytest.mark.xfail(strict=True, reason="BUG: REQUESTS_CA_BUNDLE in the environment overrides ca_path")
+def test_ca_path_wins_over_requests_ca_bundle(tls_sim):
+    process, pki = tls_sim
+    api, _ = client(process, validate_certs=True, ca_path=pki["ca"])
+    with api:
+        assert api.fetch_codes(25252) == support.TYPED_ORDER_25252
+
+
+@pytest.mark.usefixtures("system_ca_bundle_variable")
+@pytest.mark.xfail(strict=True, reason="BUG: REQUESTS_CA_BUNDLE in the environment overrides validate_certs=false")
+def test_validate_certs_false_wins_over_requests_ca_bundle(tls_sim):
+    process, _ = tls_sim
+    api, _ = client(process, validate_certs=False)
+    with api:
+        assert api.fetch_codes(25252) == support.TYPED_ORDER_25252
