@@ -265,7 +265,8 @@ def _fetch_page(client: DigiCertClient, params: dict) -> tuple[list[dict], int |
     body = client._read_body(response, None)
     try:
         document = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):
+        # RecursionError: a hostile answer nested deeper than the parser's stack.
         raise DigiCertAPIError(
             f"the answer to the voucher order list is not JSON ({len(body)} bytes)", status=status
         ) from None
@@ -280,7 +281,7 @@ def _fetch_page(client: DigiCertClient, params: dict) -> tuple[list[dict], int |
     for index, record in enumerate(orders):
         try:
             normalize_voucher_order(record)
-        except RecordError as exc:
+        except ValueError as exc:  # RecordError, or int()'s own limit on very long digit strings
             raise DigiCertAPIError(
                 f"voucher order record #{offset + index + 1}: {client.redact(str(exc))}", status=status
             ) from None
@@ -288,7 +289,7 @@ def _fetch_page(client: DigiCertClient, params: dict) -> tuple[list[dict], int |
     total = page.get("total") if isinstance(page, dict) else None
     try:
         total = _to_integer("page.total", total) if total is not None else None
-    except RecordError:
+    except ValueError:
         total = None
     return orders, total
 

@@ -418,6 +418,12 @@ def test_bad_arguments_fail_before_any_request():
             b'{"voucher_orders": [{"id": 1}, {"id": "x"}], "page": {"total": 2}}',
             "voucher order record #2: field 'id' should be an integer but is str 'x'",
         ),
+        (200, b"[" * 100_000 + b"]" * 100_000, "the answer to the voucher order list is not JSON (200000 bytes)"),
+        (
+            200,
+            b'{"voucher_orders": [{"id": 1, "codes_count": "' + b"9" * 5000 + b'"}]}',
+            "voucher order record #1: ",
+        ),
     ],
 )
 def test_answers_that_are_not_an_order_list_fail_clearly(status, body, message):
@@ -439,11 +445,13 @@ def test_digicert_errors_keep_status_and_codes():
     assert caught.value.error_codes == ["invalid_filter|codes_status"]
 
 
-def test_a_non_numeric_total_is_treated_as_unknown():
-    page = {"voucher_orders": [order(1), order(2)], "page": {"total": "lots"}}
+@pytest.mark.parametrize("total", ["lots", "9" * 5000, None, [3]])
+def test_a_total_that_is_not_a_number_is_treated_as_unknown(total):
+    page = {"voucher_orders": [order(1), order(2)], "page": {"total": total}}
     fake = FakeDigiCert(list_answer=(200, json.dumps(page).encode()))
     with make_client(fake) as client:
         assert matching_voucher_order_ids(client, page_size=5) == [1, 2]
+    assert len(fake.list_requests()) == 1
 
 
 # -- attach_codes ----------------------------------------------------------------------------------------------
