@@ -264,7 +264,7 @@ def test_a_downloaded_csv_parsed_by_the_filter_equals_what_the_modules_return(
     assert from_csv
     for csv_record, api_record in zip(from_csv, from_api, strict=True):
         assert csv_record == api_record
-    (listed,) = [o for o in run.ok("Fetch the same order's codes with the orders module")["voucher_orders"]]
+    (listed,) = run.ok("Fetch the same order's codes with the orders module")["voucher_orders"]
     assert listed["id"] == order_id
     assert listed["codes"] == from_csv
     run.ok("Compare record by record")
