@@ -110,6 +110,17 @@ TYPED_49179 = dict(
 TYPED_ORDER_25252 = [TYPED_49170]
 TYPED_ORDER_25256 = [TYPED_49178, TYPED_49179]
 
+# Our report of the documented JSON sample, written out by hand: DigiCert's header, CRLF line ends,
+# no quotes (no cell holds a comma, a quote or a line break), empty cells for the blank dates, bare numbers.
+REPORT_OF_25252 = (
+    "id,value,product_name,no_of_fqdns,no_of_wildcards,shipping_method,validity_years,validity_days,status,"
+    "created_date,voucher_order_id,cert_request_date,cert_validity_start_date,cert_validity_end_date,"
+    "cert_organization,cert_common_name,certificate_order_id,voucher_validity_end_date,order_valid_from,"
+    "order_valid_till,server_licenses\r\n"
+    "49170,ZVB3LWIH3H3U53AOZU5QZ4W4TUTRPPCS,Basic OV,5,0,N/A,3,0,used,2022-03-03 13:31:03,25252,"
+    "2022-03-03 13:41:41,,,Example Inc.,example.com,204928159,2023-03-03,,,1\r\n"
+)
+
 # The header line of DigiCert's CSV, and of our report (our writer ends lines with CRLF).
 CSV_HEADER = ",".join(FIELDS_IN_DOCUMENTED_ORDER)
 

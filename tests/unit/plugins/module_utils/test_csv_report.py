@@ -9,17 +9,6 @@ import pytest
 from ansible_collections.certops.digicert.plugins.module_utils._csv_report import CodesCsvWriter
 from ansible_collections.certops.digicert.plugins.module_utils._records import codes_from_json
 
-# Our report of the documented JSON sample, written out by hand: DigiCert's header, CRLF line ends,
-# no quotes (no cell holds a comma, a quote or a line break), empty cells for the blank dates, bare numbers.
-DOCUMENTED_SAMPLE_REPORT = (
-    "id,value,product_name,no_of_fqdns,no_of_wildcards,shipping_method,validity_years,validity_days,status,"
-    "created_date,voucher_order_id,cert_request_date,cert_validity_start_date,cert_validity_end_date,"
-    "cert_organization,cert_common_name,certificate_order_id,voucher_validity_end_date,order_valid_from,"
-    "order_valid_till,server_licenses\r\n"
-    "49170,ZVB3LWIH3H3U53AOZU5QZ4W4TUTRPPCS,Basic OV,5,0,N/A,3,0,used,2022-03-03 13:31:03,25252,"
-    "2022-03-03 13:41:41,,,Example Inc.,example.com,204928159,2023-03-03,,,1\r\n"
-)
-
 
 def render(codes, **options) -> str:
     stream = io.StringIO(newline="")
@@ -30,7 +19,7 @@ def render(codes, **options) -> str:
 
 def test_documented_sample_exact_bytes():
     codes = codes_from_json(support.documented_json_text())
-    assert render(codes).encode("utf-8") == DOCUMENTED_SAMPLE_REPORT.encode("utf-8")
+    assert render(codes).encode("utf-8") == support.REPORT_OF_25252.encode("utf-8")
 
 
 def test_header_only_when_there_are_no_codes():
