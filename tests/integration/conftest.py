@@ -190,10 +190,14 @@ class Runner:
         (callback_dir / "integration_events.py").write_text(_EVENTS_CALLBACK, encoding="utf-8")
         self.inventory = tmp_path / "inventory.ini"
         self.inventory.write_text(f"localhost ansible_connection=local ansible_python_interpreter={sys.executable}\n")
+        # requests lets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE override a session's CA file; they are dropped so
+        # that TLS tests see ca_path alone (one test puts them back on purpose).
         inherited = {
             name: value
             for name, value in os.environ.items()
-            if not name.startswith(("ANSIBLE_", "DIGICERT_")) and name.lower() not in PROXY_VARIABLES
+            if not name.startswith(("ANSIBLE_", "DIGICERT_"))
+            and name.lower() not in PROXY_VARIABLES
+            and name not in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
         }
         proxies = {name: proxy_url for name in ("http_proxy", "https_proxy", "all_proxy")}
         proxies["no_proxy"] = f"{LOOPBACK},localhost"
