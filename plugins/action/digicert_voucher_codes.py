@@ -16,6 +16,7 @@ from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 from ansible_collections.certops.digicert.plugins.module_utils._api import REQUESTS_IMPORT_ERROR
 from ansible_collections.certops.digicert.plugins.module_utils._codes_task import (
+    CODES_ORDER_SOURCES,
     TaskFailed,
     VoucherCodesTask,
     codes_argument_spec,
@@ -49,7 +50,9 @@ class ActionModule(ActionBase):
         for option, variable in _ENVIRONMENT_FALLBACKS.items():
             if args.get(option) is None and task_environment.get(variable):
                 args[option] = task_environment[variable]
-        validation = ArgumentSpecValidator(codes_argument_spec()).validate(args)
+        validation = ArgumentSpecValidator(
+            codes_argument_spec(), mutually_exclusive=CODES_ORDER_SOURCES, required_one_of=CODES_ORDER_SOURCES
+        ).validate(args)
         if validation.error_messages:
             raise AnsibleActionFail(f"Invalid options for digicert_voucher_codes: {validation.error_messages[0]}")
 

@@ -14,16 +14,23 @@ description:
     workers. The codes of each voucher order are therefore cached for the current run, so a run costs
     one request per voucher order, API URL and key, however many hosts and forks ask.
 author:
-  - certops.digicert developers
+  - certops.digicert developers (@certops)
 extends_documentation_fragment:
   - certops.digicert.connection
   - certops.digicert.connection.plugins
 options:
   _terms:
-    description: Voucher order ids, positive whole numbers.
+    description:
+      - Voucher order ids, positive whole numbers. Leave them out to use O(voucher_orders) instead.
     type: list
     elements: raw
-    required: true
+  voucher_orders:
+    description:
+      - Instead of ids, use every voucher order matching these filters, as for the module's
+        O(certops.digicert.digicert_voucher_codes#module:voucher_orders) option, for example
+        V(codes_status) set to V([unused, partial]). The list of matching orders is read once per
+        evaluation; the codes of each order are cached as usual.
+    type: dict
   status:
     description: Keep only codes whose status is one of these (case-insensitive), for example V(active).
     type: list
@@ -92,6 +99,11 @@ voucher_codes: "{{ query('certops.digicert.digicert_voucher_codes', 25252, 25256
   ansible.builtin.debug:
     msg: "{{ query('certops.digicert.digicert_voucher_codes', 25256, platform='eu', status='used') | length }}"
 
+- name: Every unused code of the voucher orders that still have some, without naming an id
+  ansible.builtin.debug:
+    msg: "{{ query('certops.digicert.digicert_voucher_codes', voucher_orders={'codes_status': ['unused', 'partial']},
+             status='active', field='value') }}"
+
 - name: Always ask DigiCert, bypassing the cache
   ansible.builtin.set_fact:
     fresh_codes: "{{ lookup('certops.digicert.digicert_voucher_codes', 25252, cache=false, wantlist=true) }}"
@@ -116,6 +128,10 @@ from ansible_collections.certops.digicert.plugins.module_utils._api import (
     DigiCertClient,
 )
 from ansible_collections.certops.digicert.plugins.module_utils._cache import CacheError, CodesCache
+from ansible_collections.certops.digicert.plugins.module_utils._orders import (
+    build_order_filters,
+    matching_voucher_order_ids,
+)
 from ansible_collections.certops.digicert.plugins.module_utils._records import (
     filter_codes,
     parse_voucher_order_ids,
@@ -133,8 +149,15 @@ class LookupModule(LookupBase):
         self.set_options(var_options=variables, direct=kwargs)
         if REQUESTS_IMPORT_ERROR is not None:
             raise AnsibleLookupError("the Python library requests is required on the controller: pip install requests")
+        order_filters = self.get_option("voucher_orders")
         try:
-            order_ids = parse_voucher_order_ids(terms, option_name="voucher order ids (terms)")
+            if order_filters is not None and terms:
+                raise ValueError("give voucher order ids as terms or voucher_orders, not both")
+            if order_filters is not None:
+                order_filters = build_order_filters(order_filters, option_prefix="voucher_orders.")
+                order_ids = None
+            else:
+                order_ids = parse_voucher_order_ids(terms, option_name="voucher order ids (terms)")
             settings = ConnectionSettings.from_options(self.get_option)
         except ValueError as exc:
             raise AnsibleLookupError(str(exc)) from None
@@ -142,6 +165,8 @@ class LookupModule(LookupBase):
         field = self.get_option("field")
         with DigiCertClient(settings, log=_log) as client:
             try:
+                if order_ids is None:
+                    order_ids = matching_voucher_order_ids(client, order_filters)
                 per_order = self._fetch(client, settings, order_ids)
             except (DigiCertAPIError, CacheError) as exc:
                 failure = str(exc)

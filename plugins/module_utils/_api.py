@@ -10,6 +10,7 @@ from __future__ import annotations
 import codecs
 import email.utils
 import json
+import math
 import random
 import re
 import threading
@@ -31,6 +32,7 @@ except ImportError as exc:  # pragma: no cover - exercised only where requests i
     REQUESTS_IMPORT_ERROR = exc
 
 from ansible_collections.certops.digicert.plugins.module_utils._records import (
+    CODE_FIELDS,
     RecordError,
     codes_from_json,
     iter_codes_from_csv,
@@ -116,16 +118,20 @@ class ConnectionSettings:
             raise ValueError("api_key is required: set the api_key option or the DIGICERT_API_KEY environment variable")
         api_url = get_option("api_url") or PLATFORM_URLS[get_option("platform") or "us"]
         parts = urlsplit(api_url)
+        try:
+            parts.port  # noqa: B018 - urlsplit checks the port only when it is read
+        except ValueError:
+            raise ValueError(f"api_url has an invalid port: {api_url!r}") from None
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"api_url must be an http(s) URL such as {PLATFORM_URLS['us']}, not {api_url!r}")
         if parts.query or parts.fragment or parts.username or parts.password:
             raise ValueError("api_url must not contain credentials, a query or a fragment")
         timeout = float(get_option("timeout"))
-        if timeout <= 0:
+        if not math.isfinite(timeout) or timeout <= 0:
             raise ValueError(f"timeout must be a positive number of seconds, not {timeout}")
         retries = int(get_option("retries"))
         max_retry_wait = float(get_option("max_retry_wait"))
-        if retries < 0 or max_retry_wait < 0:
+        if retries < 0 or not 0 <= max_retry_wait < math.inf:
             raise ValueError("retries and max_retry_wait must not be negative")
         max_workers = int(get_option("max_concurrent_requests"))
         if not 1 <= max_workers <= 32:
@@ -199,7 +205,8 @@ class DigiCertClient:
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
         self.session.headers.update({"User-Agent": USER_AGENT, "X-DC-DEVKEY": settings.api_key})
-        self.session.verify = (settings.ca_path or True) if settings.validate_certs else False
+        # Passed on every request: a session-level value loses to REQUESTS_CA_BUNDLE from the environment.
+        self._verify = (settings.ca_path or True) if settings.validate_certs else False
 
     def close(self) -> None:
         self.session.close()
@@ -215,7 +222,8 @@ class DigiCertClient:
         key = self.settings.api_key
         return text.replace(key, _REDACTED) if key and key in text else text
 
-    def _log(self, message: str) -> None:
+    def log(self, message: str) -> None:
+        """Send a line to the plugin's debug log (shown at -vvv), with the key redacted."""
         if self._log_sink is not None:
             self._log_sink(self.redact(message))
 
@@ -231,7 +239,7 @@ class DigiCertClient:
             raise DigiCertAPIError("refusing to send the API key to another host", url=url)
         # DigiCert's own examples send Content-Type even on GET; some gateways expect it.
         headers = {"Accept": accept, "Content-Type": "application/json"}
-        deadline = time.monotonic() + self.settings.max_retry_wait
+        waits: list[float] = []
         attempt = 0
         while True:
             attempt += 1
@@ -245,6 +253,7 @@ class DigiCertClient:
                     timeout=self.settings.timeout,
                     stream=True,
                     allow_redirects=False,
+                    verify=self._verify,
                 )
             except requests.exceptions.SSLError as exc:
                 raise DigiCertAPIError(
@@ -257,33 +266,38 @@ class DigiCertClient:
                 failure = self._transport_failure(exc, url, voucher_order_id)
                 # A refused connection or an unknown host will not heal in seconds; resets and timeouts may.
                 permanent = any(name in str(exc) for name in ("NewConnectionError", "NameResolutionError"))
-                if not permanent and self._should_retry(attempt, deadline, None, failure.reason):
+                if not permanent and self._should_retry(attempt, waits, None, failure.reason):
                     continue
                 raise failure from None
             elapsed = time.monotonic() - started
-            self._log(f"GET {response.url} -> HTTP {response.status_code} in {elapsed:.3f}s (attempt {attempt})")
+            self.log(f"GET {response.url} -> HTTP {response.status_code} in {elapsed:.3f}s (attempt {attempt})")
             if 200 <= response.status_code < 300:
                 return response
             failure = self._http_failure(response, url, voucher_order_id)
             if response.status_code in RETRIED_STATUSES and self._should_retry(
-                attempt, deadline, response.headers.get("Retry-After"), failure.reason
+                attempt, waits, response.headers.get("Retry-After"), failure.reason
             ):
                 continue
             raise failure
 
-    def _should_retry(self, attempt: int, deadline: float, retry_after: str | None, reason: str) -> bool:
+    def _should_retry(self, attempt: int, waits: list[float], retry_after: str | None, reason: str) -> bool:
+        """Decide on one more attempt, and sleep before it; ``waits`` holds this request's earlier waits.
+
+        Only the waiting counts against max_retry_wait: time spent in requests is bounded by timeout.
+        """
         if attempt > self.settings.retries:
-            self._log(f"giving up after {attempt} attempts: {reason}")
+            self.log(f"giving up after {attempt} attempts: {reason}")
             return False
         delay = _retry_after_seconds(retry_after)
         if delay is None:
             # Full jitter: spread retries of parallel workers instead of having them collide again.
             delay = random.uniform(0, min(30.0, 0.5 * 2 ** (attempt - 1)))  # noqa: S311 - not for security
-        remaining = deadline - time.monotonic()
+        remaining = self.settings.max_retry_wait - sum(waits)
         if delay > remaining:
-            self._log(f"not retrying: waiting {delay:.1f}s would pass max_retry_wait ({reason})")
+            self.log(f"not retrying: waiting {delay:.1f}s would pass max_retry_wait ({reason})")
             return False
-        self._log(f"retry {attempt}/{self.settings.retries} in {delay:.2f}s after: {reason}")
+        self.log(f"retry {attempt}/{self.settings.retries} in {delay:.2f}s after: {reason}")
+        waits.append(delay)
         self._sleep(delay)
         return True
 
@@ -293,6 +307,9 @@ class DigiCertClient:
         errno_text = re.search(r"\[Errno -?\d+\] ([^'\")\]]+)", text)
         if errno_text:
             return self.redact(errno_text.group(1).strip())
+        tls_text = re.search(r"\[SSL: [A-Z_]+\] ([^'\"()\]]+)", text)
+        if tls_text:
+            return self.redact(tls_text.group(1).strip())
         if "RemoteDisconnected" in text or "without response" in text:
             return "the server closed the connection without answering"
         if "ConnectionResetError" in text or "reset by peer" in text:
@@ -319,21 +336,22 @@ class DigiCertClient:
                 url=url,
             )
         try:
-            body = self._read_body(response, voucher_order_id, limit=64 * 1024)
+            body = self.read_body(response, voucher_order_id, limit=64 * 1024)
         except DigiCertAPIError:
             body = b""
         errors = _error_list(body)
         reason = _STATUS_REASONS.get(status, "the API refused the request")
         if errors is None:
             content_type = response.headers.get("Content-Type", "no content type").split(";")[0]
-            snippet = _text_snippet(body)
+            snippet = _text_snippet(self.redact(body.decode("utf-8", errors="replace")))
             reason += f"; the body is not DigiCert's JSON error format ({content_type}, {len(body)} bytes"
-            reason += f": {self.redact(snippet)!r})" if snippet else ")"
+            reason += f": {snippet!r})" if snippet else ")"
             errors = []
         errors = [{k: self.redact(str(v)) for k, v in error.items()} for error in errors]
         return DigiCertAPIError(reason, status=status, errors=errors, voucher_order_id=voucher_order_id, url=url)
 
-    def _read_body(self, response, voucher_order_id, limit: int | None = None) -> bytes:
+    def read_body(self, response, voucher_order_id, limit: int | None = None) -> bytes:
+        """The whole body of ``response``, refusing more than the size cap; the response is closed."""
         limit = self.max_response_bytes if limit is None else limit
         declared = response.headers.get("Content-Length")
         if limit == self.max_response_bytes and declared and declared.isdigit() and int(declared) > limit:
@@ -374,7 +392,7 @@ class DigiCertClient:
     def fetch_codes(self, voucher_order_id: int) -> list[dict]:
         """All codes of one voucher order as normalized records, in DigiCert's order (JSON)."""
         response = self.get(self._codes_path(voucher_order_id), voucher_order_id=voucher_order_id)
-        body = self._read_body(response, voucher_order_id)
+        body = self.read_body(response, voucher_order_id)
         try:
             return codes_from_json(body)
         except RecordError as exc:
@@ -408,7 +426,7 @@ class DigiCertClient:
                 yield pending
 
         try:
-            yield from iter_codes_from_csv(lines())
+            yield from iter_codes_from_csv(lines(), required_columns=CODE_FIELDS)
         except (RecordError, UnicodeDecodeError) as exc:
             raise DigiCertAPIError(
                 f"the answer is not a CSV list of voucher codes: {self.redact(str(exc))}",
@@ -460,7 +478,7 @@ def _error_list(body: bytes) -> list[dict] | None:
     """DigiCert's ``{"errors": [{"code", "message"}]}``, or None if the body is something else."""
     try:
         document = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     if not isinstance(document, dict) or not isinstance(document.get("errors"), list):
         return None
@@ -473,8 +491,7 @@ def _error_list(body: bytes) -> list[dict] | None:
     return errors
 
 
-def _text_snippet(body: bytes, length: int = 120) -> str:
-    text = body.decode("utf-8", errors="replace")
+def _text_snippet(text: str, length: int = 120) -> str:
     # Strip markup so a CDN's HTML page reads as its title and first words.
     text = re.sub(r"<(script|style)[^>]*>.*?</\1>", " ", text, flags=re.S | re.I)
     text = re.sub(r"<[^>]+>", " ", text)

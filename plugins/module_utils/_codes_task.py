@@ -21,6 +21,10 @@ from ansible_collections.certops.digicert.plugins.module_utils._files import (
     replace_text_file,
 )
 from ansible_collections.certops.digicert.plugins.module_utils._options import connection_argument_spec
+from ansible_collections.certops.digicert.plugins.module_utils._orders import (
+    build_order_filters,
+    matching_voucher_order_ids,
+)
 from ansible_collections.certops.digicert.plugins.module_utils._records import (
     CODE_FIELDS,
     CodeSummary,
@@ -41,7 +45,8 @@ class TaskFailed(Exception):
 def codes_argument_spec() -> dict:
     spec = connection_argument_spec()
     spec.update(
-        voucher_order_id={"type": "list", "elements": "raw", "required": True},
+        voucher_order_id={"type": "list", "elements": "raw"},
+        voucher_orders={"type": "dict"},
         status={"type": "list", "elements": "str"},
         product_name={"type": "list", "elements": "str"},
         dest={"type": "path"},
@@ -54,6 +59,10 @@ def codes_argument_spec() -> dict:
         neutralize_formulas={"type": "bool", "default": True},
     )
     return spec
+
+
+# Either ids or filters that find the ids; the module and the action plugin both enforce this.
+CODES_ORDER_SOURCES = [["voucher_order_id", "voucher_orders"]]
 
 
 def _checked_names(names: list[str] | None, option_name: str) -> tuple[str, ...] | None:
@@ -75,7 +84,11 @@ class VoucherCodesTask:
         self.diff = diff
         self.verbosity = verbosity
         try:
-            self.order_ids = parse_voucher_order_ids(params["voucher_order_id"])
+            if params.get("voucher_orders") is not None:
+                self.order_ids = None
+                self.order_filters = build_order_filters(params["voucher_orders"], option_prefix="voucher_orders.")
+            else:
+                self.order_ids = parse_voucher_order_ids(params["voucher_order_id"])
             self.mode = parse_mode(params["mode"]) if params["dest"] else None
             self.columns = _checked_names(params["columns"], "columns") or CODE_FIELDS
             self.fields = _checked_names(params["fields"], "fields")
@@ -99,10 +112,13 @@ class VoucherCodesTask:
 
     def execute(self) -> dict:
         params = self.params
-        result = {"changed": False, "voucher_order_ids": self.order_ids}
+        result = {"changed": False}
         streaming = params["dest"] and not params["return_codes"]
         with DigiCertClient(self.settings, log=self.request_log.append) as client:
             try:
+                if self.order_ids is None:
+                    self.order_ids = matching_voucher_order_ids(client, self.order_filters)
+                result["voucher_order_ids"] = self.order_ids
                 if streaming:
                     codes = None
                     self._write_report(result, lambda stream: self._stream_report(client, stream))

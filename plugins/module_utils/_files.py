@@ -80,10 +80,11 @@ def _file_digest(path: str) -> str | None:
         return None
 
 
-def _read_for_diff(path: str) -> str:
+def _read_for_diff(path: str) -> str | None:
+    """The text of ``path`` for a diff; None when it is too large to show."""
     try:
         if os.path.getsize(path) > DIFF_LIMIT_BYTES:
-            return f"({path} is larger than {DIFF_LIMIT_BYTES} bytes; not shown)\n"
+            return None
         with open(path, encoding="utf-8", errors="replace", newline="") as handle:
             return handle.read()
     except FileNotFoundError:
@@ -113,12 +114,17 @@ def replace_text_file(
     old_digest = _file_digest(dest)
     old_mode = stat.S_IMODE(os.stat(dest).st_mode) if old_digest is not None else None
     before = _read_for_diff(dest) if want_diff else None
+    if want_diff and before is None:
+        before = f"(old content is larger than {DIFF_LIMIT_BYTES} bytes; not shown)\n"
 
     if check_mode:
         sink = _DigestSink(keep_text=want_diff)
         render(sink)
-        changed = sink.digest() != old_digest or old_mode != mode
-        return FileResult(changed, _diff(dest, before, sink.text()) if want_diff and changed else {})
+        if sink.digest() == old_digest:
+            if old_mode == mode:
+                return FileResult(False)
+            return FileResult(True, _mode_diff(dest, old_mode, mode) if want_diff else {})
+        return FileResult(True, _diff(dest, before, sink.text()) if want_diff else {})
 
     directory = os.path.dirname(os.path.abspath(dest))
     fd, temp_path = tempfile.mkstemp(prefix=".certops-", suffix=".tmp", dir=directory)

@@ -17,10 +17,9 @@ from collections.abc import Callable, Iterator, Mapping
 
 from ansible_collections.certops.digicert.plugins.module_utils._api import DigiCertAPIError, DigiCertClient
 from ansible_collections.certops.digicert.plugins.module_utils._records import (
-    INTEGER_FIELDS,
     RecordError,
     _to_integer,
-    normalize_code,
+    normalize_record,
 )
 
 ORDERS_PATH = "voucher"
@@ -64,12 +63,7 @@ def normalize_voucher_order(record: object) -> dict:
     """
     if not isinstance(record, dict):
         raise RecordError(f"a voucher order record should be an object but is {type(record).__name__}")
-    # The code normalizer applies the blank rule and types "id"; only the order's own counters remain.
-    # Once _records offers normalize_record(record, integer_fields), this becomes one call with ORDER_INTEGER_FIELDS.
-    normalize_code(record)
-    for field in ORDER_INTEGER_FIELDS - INTEGER_FIELDS:
-        if record.get(field) is not None:
-            record[field] = _to_integer(field, record[field])
+    normalize_record(record, ORDER_INTEGER_FIELDS, kind="voucher order")
     order_id = record.get("id")
     if not isinstance(order_id, int) or order_id <= 0:
         raise RecordError("a voucher order record has no positive 'id'")
@@ -225,7 +219,7 @@ def _iter_listing(client: DigiCertClient, params: dict, page_size: int, max_page
     seen: set[int] = set()
     for page_number in range(1, max_pages + 1):
         orders, total = _fetch_page(client, {**params, "limit": page_size, "offset": offset})
-        client._log(
+        client.log(
             f"voucher order list, page {page_number}: {len(orders)} orders at offset {offset} of "
             f"{total if total is not None else 'an unknown number'}"
         )
@@ -262,7 +256,7 @@ def _iter_listing(client: DigiCertClient, params: dict, page_size: int, max_page
 def _fetch_page(client: DigiCertClient, params: dict) -> tuple[list[dict], int | None]:
     response = client.get(ORDERS_PATH, params=params)
     status = response.status_code
-    body = client._read_body(response, None)
+    body = client.read_body(response, None)
     try:
         document = json.loads(body)
     except (ValueError, RecursionError):
@@ -295,7 +289,7 @@ def _fetch_page(client: DigiCertClient, params: dict) -> tuple[list[dict], int |
 
 
 def _tell(warn: Callable[[str], None] | None, client: DigiCertClient, message: str) -> None:
-    client._log(message)
+    client.log(message)
     if warn is not None:
         warn(message)
 

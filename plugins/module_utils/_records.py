@@ -66,37 +66,48 @@ def _to_integer(field: str, value: object) -> int:
     # bool is an int subclass in Python, but true/false in an integer field is a broken record.
     if isinstance(value, int) and not isinstance(value, bool):
         return value
-    if isinstance(value, str) and _DECIMAL.fullmatch(value.strip()):
+    # Real ids are far shorter; the bound also keeps int() clear of Python's 4300-digit limit.
+    if isinstance(value, str) and len(value) <= 64 and _DECIMAL.fullmatch(value.strip()):
         return int(value.strip())
     raise RecordError(f"field '{field}' should be an integer but is {_describe(value)}")
 
 
 def _describe(value: object) -> str:
+    # Long values are described, not quoted: a cut-off quote could show part of a secret that the
+    # caller would no longer recognise and redact.
     text = repr(value)
     if len(text) > 40:
-        text = text[:37] + "..."
+        size = f"{len(value)} items" if isinstance(value, (list, dict)) else f"{len(text)} characters"
+        return f"a {type(value).__name__} of {size}"
     return f"{type(value).__name__} {text}"
 
 
-def normalize_code(record: dict, shared_strings: dict | None = None) -> dict:
-    """Normalize one code record in place and return it.
+def normalize_record(
+    record: dict, integer_fields: frozenset[str], shared_strings: dict | None = None, kind: str = "code"
+) -> dict:
+    """Normalize one DigiCert record in place and return it.
 
-    Integer fields become ``int``; an empty or all-blank string (DigiCert sends ``" "``) becomes
-    ``None``; everything else, including fields DigiCert may add later, is kept as sent.
+    Fields in ``integer_fields`` become ``int``; an empty or all-blank string (DigiCert sends ``" "``)
+    becomes ``None``; everything else, including fields DigiCert may add later, is kept as sent.
     ``shared_strings`` lets a caller share repeated values (product names, dates) across the records
     of one large order instead of holding one copy per record.
     """
     if not isinstance(record, dict):
-        raise RecordError(f"a code record should be an object but is {_describe(record)}")
+        raise RecordError(f"a {kind} record should be an object but is {_describe(record)}")
     for field, value in record.items():
         if isinstance(value, str) and not value.strip():
             record[field] = None
-        elif field in INTEGER_FIELDS:
+        elif field in integer_fields:
             if value is not None:
                 record[field] = _to_integer(field, value)
         elif shared_strings is not None and isinstance(value, str) and field not in _UNSHARED_FIELDS:
             record[field] = shared_strings.setdefault(value, value)
     return record
+
+
+def normalize_code(record: dict, shared_strings: dict | None = None) -> dict:
+    """Normalize one voucher code record in place (see :func:`normalize_record`) and return it."""
+    return normalize_record(record, INTEGER_FIELDS, shared_strings)
 
 
 def _normalize_all(records: Iterable, first_index: int = 0) -> Iterator[dict]:
@@ -118,6 +129,8 @@ def codes_from_json(body: bytes | str) -> list[dict]:
         raise RecordError(
             f"the response body is not valid JSON ({exc.__class__.__name__} at {_position(exc)})"
         ) from None
+    except RecursionError:
+        raise RecordError("the response body is JSON nested too deeply to be a list of codes") from None
     if not isinstance(document, dict) or "codes" not in document:
         keys = ", ".join(sorted(document)[:5]) if isinstance(document, dict) else type(document).__name__
         raise RecordError(f"the response has no 'codes' list (found: {keys or 'an empty object'})")
@@ -135,13 +148,16 @@ def _position(exc: ValueError) -> str:
     return f"line {line}, column {column}" if line is not None else "an unknown position"
 
 
-def iter_codes_from_csv(lines: Iterable[str], restore_formulas: bool = False) -> Iterator[dict]:
+def iter_codes_from_csv(
+    lines: Iterable[str], restore_formulas: bool = False, required_columns: Iterable[str] = ("id", "value")
+) -> Iterator[dict]:
     """Read DigiCert's CSV (or a report written by this collection) and yield normalized records.
 
     ``lines`` is any iterable of text lines, such as an open file or a streamed response, so a large
     download is never held whole. A leading byte-order mark, as spreadsheets add, is accepted.
     With ``restore_formulas``, cells that our CSV writer protected against formula execution get
-    their original text back.
+    their original text back. ``required_columns`` must all be in the header; an API answer asks for
+    all of DigiCert's fields, so that an answer cut inside its header is not read as an empty order.
     """
     reader = csv.reader(_without_bom(lines), strict=True)
     try:
@@ -149,12 +165,11 @@ def iter_codes_from_csv(lines: Iterable[str], restore_formulas: bool = False) ->
         if header is None:
             raise RecordError("the CSV text is empty")
         header = [name.strip() for name in header]
-        missing = [name for name in ("id", "value") if name not in header]
+        missing = [name for name in required_columns if name not in header]
         if missing:
-            raise RecordError(
-                f"the CSV header has no {' or '.join(repr(n) for n in missing)} column; "
-                "this is not a DigiCert voucher code list"
-            )
+            named = " or ".join(repr(name) for name in missing[:3])
+            more = f" (and {len(missing) - 3} more)" if len(missing) > 3 else ""
+            raise RecordError(f"the CSV header has no {named} column{more}; this is not a DigiCert voucher code list")
         if len(set(header)) != len(header):
             raise RecordError("the CSV header names a column twice")
         yield from _normalize_all(_csv_records(reader, header, restore_formulas))
@@ -190,8 +205,12 @@ FORMULA_GUARD = "'"
 
 
 def neutralize_formula(text: str) -> str:
-    """Prefix text a spreadsheet would execute with a quote, so it is shown as text."""
-    if text.startswith(FORMULA_TRIGGERS) or text.startswith(FORMULA_GUARD):
+    """Prefix text a spreadsheet would execute with a quote, so it is shown as text.
+
+    Text that already starts with the guard is prefixed too when :func:`restore_formula` would
+    otherwise strip it, so reading back always gives the original text.
+    """
+    if text.startswith(FORMULA_TRIGGERS) or restore_formula(text) != text:
         return FORMULA_GUARD + text
     return text
 

@@ -18,7 +18,7 @@ description:
   - Optionally writes the codes to O(dest) as CSV in DigiCert's column order.
   - Only reads from DigiCert; nothing is created or changed there.
 author:
-  - certops.digicert developers
+  - certops.digicert developers (@certops)
 extends_documentation_fragment:
   - certops.digicert.connection
 attributes:
@@ -44,9 +44,19 @@ options:
       - One voucher order id or a list of them. Ids are positive whole numbers; every id is checked
         before any request is sent, and repeated ids are fetched once.
       - Codes are returned order by order, in the order given, each order's codes in DigiCert's order.
+      - Exactly one of O(voucher_order_id) and O(voucher_orders) is required.
     type: list
     elements: raw
-    required: true
+  voucher_orders:
+    description:
+      - Instead of naming ids, fetch the codes of every voucher order matching these filters, found
+        through DigiCert's voucher order list (all pages), in DigiCert's listing order.
+      - Keys are the filters of M(certops.digicert.digicert_voucher_orders_info), each one value or a
+        list meaning any of them; C(status) (V(completed), V(canceled)), C(codes_status) (V(none),
+        V(unused), V(partial), V(used)), C(product_name_id), C(name), C(created_date) and
+        C(expiration_date) (V(2026-06-02) or V(2026-01-01...2026-06-30)).
+      - An empty dictionary means every voucher order of the account.
+    type: dict
   status:
     description:
       - Keep only codes whose status is one of these, for example V(active) (unused) or V(used).
@@ -143,6 +153,14 @@ EXAMPLES = r"""
     product_name: Basic OV
     dest: /srv/reports/unused-basic-ov.csv
 
+- name: Every unused code of every voucher order that still has some, without naming an id
+  certops.digicert.digicert_voucher_codes:
+    voucher_orders:
+      status: completed
+      codes_status: [unused, partial]
+    status: active
+    dest: /srv/reports/unused-codes.csv
+
 - name: Report a very large order without bringing its codes back to the controller
   certops.digicert.digicert_voucher_codes:
     voucher_order_id: 31337
@@ -227,7 +245,9 @@ summary:
       elements: dict
       returned: when O(expiring_within_days) is set
 voucher_order_ids:
-  description: The voucher order ids asked for, as integers, without repeats.
+  description:
+    - The voucher order ids asked for, as integers, without repeats, or those found through
+      O(voucher_orders).
   returned: always
   type: list
   elements: int
@@ -258,6 +278,7 @@ error_codes:
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.certops.digicert.plugins.module_utils._api import REQUESTS_IMPORT_ERROR
 from ansible_collections.certops.digicert.plugins.module_utils._codes_task import (
+    CODES_ORDER_SOURCES,
     TaskFailed,
     VoucherCodesTask,
     codes_argument_spec,
@@ -265,7 +286,12 @@ from ansible_collections.certops.digicert.plugins.module_utils._codes_task impor
 
 
 def main() -> None:
-    module = AnsibleModule(argument_spec=codes_argument_spec(), supports_check_mode=True)
+    module = AnsibleModule(
+        argument_spec=codes_argument_spec(),
+        mutually_exclusive=CODES_ORDER_SOURCES,
+        required_one_of=CODES_ORDER_SOURCES,
+        supports_check_mode=True,
+    )
     if REQUESTS_IMPORT_ERROR is not None:
         module.fail_json(msg=missing_required_lib("requests"), exception=REQUESTS_IMPORT_ERROR)
     try:
