@@ -202,11 +202,6 @@ def test_diff_at_the_limit_is_shown(dest):
     assert result.diff["after"] == text
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: for content over the diff limit the real run's diff names the deleted temporary file "
-    "(.certops-*.tmp) while check mode says 'new content', so check mode and real run disagree",
-)
 def test_large_diff_placeholder_is_the_same_in_check_mode_and_real_run(dest):
     text = "z" * (DIFF_LIMIT_BYTES + 1)
     predicted = replace_text_file(dest, writes(text), 0o600, check_mode=True, want_diff=True)
@@ -215,11 +210,6 @@ def test_large_diff_placeholder_is_the_same_in_check_mode_and_real_run(dest):
     assert predicted.diff == real.diff
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: check mode reports a content diff with identical before/after for a mode-only change, "
-    "while the real run reports the mode change",
-)
 def test_check_mode_diff_of_a_mode_only_change_equals_the_real_diff(dest):
     replace_text_file(dest, writes("same"), 0o644)
     predicted = replace_text_file(dest, writes("same"), 0o600, check_mode=True, want_diff=True)

@@ -325,14 +325,12 @@ def test_bad_connection_options_fail_cleanly(run, digicert_sim):
     assert digicert_sim.stats()["requests"] == 0
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: an api_url with an invalid port crashes the module (InvalidURL)")
 def test_api_url_with_a_bad_port_fails_cleanly(run):
     result = run(voucher_order_id=25252, api_url="http://127.0.0.1:99999/services/v2")
     assert result["failed"] is True
     assert "api_url" in result["msg"]
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: deeply nested JSON from the API crashes the module (RecursionError)")
 def test_deeply_nested_answer_fails_cleanly(run):
     body = b'{"codes": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
     with support.LoopbackServer(lambda handler: (200, [("Content-Type", "application/json")], body)) as server:
