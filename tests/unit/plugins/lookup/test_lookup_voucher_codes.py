@@ -219,3 +219,29 @@ def test_api_failure_is_a_lookup_error(lookup, digicert_sim):
     assert "HTTP 503" in str(caught.value)
     assert "<" not in str(caught.value)
     assert digicert_sim.stats()["requests"] == 2
+
+
+# ---- orders found by filters instead of ids ------------------------------------------------------------------------
+
+
+def test_voucher_orders_by_filters(lookup, digicert_sim):
+    # 25256 and 25252 are the fully used orders; DigiCert lists the newer (25256) first.
+    ids = lookup.run([], voucher_orders={"codes_status": "used"}, field="id", **connection(digicert_sim))
+    assert ids == [49178, 49179, 49170]
+
+
+def test_voucher_orders_and_terms_together(lookup, digicert_sim):
+    with pytest.raises(AnsibleLookupError, match="not both"):
+        lookup.run([25252], voucher_orders={"codes_status": "used"}, **connection(digicert_sim))
+    assert digicert_sim.stats()["requests"] == 0
+
+
+def test_voucher_orders_with_a_bad_filter(lookup, digicert_sim):
+    with pytest.raises(AnsibleLookupError, match=r"voucher_orders\.colour is not a voucher order filter"):
+        lookup.run([], voucher_orders={"colour": "red"}, **connection(digicert_sim))
+
+
+def test_without_requests_the_lookup_says_what_is_missing(lookup, digicert_sim, monkeypatch):
+    monkeypatch.setattr(sys.modules[type(lookup).__module__], "REQUESTS_IMPORT_ERROR", ImportError("no requests"))
+    with pytest.raises(AnsibleLookupError, match="requests is required"):
+        lookup.run([25252], **connection(digicert_sim))

@@ -337,3 +337,44 @@ def test_deeply_nested_answer_fails_cleanly(run):
         result = run(voucher_order_id=778, api_url=server.base_url, api_key="loopback-key-1234567890")
     assert result["failed"] is True
     assert "voucher order 778" in result["msg"]
+
+
+# ---- orders found by filters instead of ids ------------------------------------------------------------------------
+# Expected from the simulator's data set: 25252 and 25256 are fully used, 25260 unused, 25261 partly used;
+# DigiCert lists newest first, so 25256 (created 14:43) comes before 25252 (13:31 the same day).
+
+
+def test_voucher_orders_by_filters_in_listing_order(run):
+    result = run(voucher_orders={"codes_status": "used"})
+    assert result["voucher_order_ids"] == [25256, 25252]
+    assert result["codes"] == support.TYPED_ORDER_25256 + support.TYPED_ORDER_25252
+
+
+def test_voucher_orders_with_code_filters(run):
+    result = run(voucher_orders={"codes_status": ["unused"]}, status="active", fields=["id"])
+    assert result["voucher_order_ids"] == [25260]
+    assert [code["id"] for code in result["codes"]] == ORDER_25260_IDS
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ({"voucher_order_id": 25252, "voucher_orders": {}}, "mutually exclusive"),
+        ({}, "one of the following is required"),
+        ({"voucher_orders": {"colour": "red"}}, "voucher_orders.colour is not a voucher order filter"),
+    ],
+)
+def test_voucher_orders_errors(run, digicert_sim, args, message):
+    result = run(**args)
+    assert result["failed"] is True
+    assert message in result["msg"]
+    assert digicert_sim.stats()["requests"] == 0
+
+
+def test_without_requests_the_module_says_what_is_missing(run, monkeypatch):
+    import ansible_collections.certops.digicert.plugins.modules.digicert_voucher_codes as module_source
+
+    monkeypatch.setattr(module_source, "REQUESTS_IMPORT_ERROR", ImportError("No module named 'requests'"))
+    result = run(voucher_order_id=25252)
+    assert result["failed"] is True
+    assert "requests" in result["msg"]
