@@ -728,3 +728,20 @@ def test_an_error_page_that_breaks_off_still_gives_the_status(recorder):
     assert caught.value.status == 503
     assert "HTTP 503" in str(caught.value)
     assert_clean_message(str(caught.value))
+
+
+def test_streamed_csv_of_multiline_non_ascii_cells_across_chunk_boundaries(digicert_sim, recorder):
+    # About half a MiB of CSV: several 256 KiB network chunks, split inside multi-byte characters and quoted cells.
+    awkward = 'Müller & Søn, "Ærø"\r\nzweite Zeile\n— dritte, «quoted» 漢字 😀'
+    codes = [
+        {**support.documented_json_records()[0], "id": 700_000 + n, "cert_organization": awkward, "note": f"n{n}"}
+        for n in range(1500)
+    ]
+    digicert_sim.set_order(4242, codes)
+    client = recorder(digicert_sim.base_url, digicert_sim.api_key).client
+    streamed = list(client.iter_codes_csv(4242))
+    assert len(streamed) == 1500
+    assert {code["cert_organization"] for code in streamed} == {awkward}
+    # The CSV carries DigiCert's 21 fields; the JSON also has the extra "note", which the CSV cannot hold.
+    from_json = client.fetch_codes(4242)
+    assert streamed == [{name: code[name] for name in support.FIELDS_IN_DOCUMENTED_ORDER} for code in from_json]
