@@ -220,10 +220,6 @@ def test_faults_that_fail_the_task(play, sim, tmp_path):
     assert "Traceback" not in run.output
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a streamed (return_codes=false) CSV answer cut inside its header is taken as an order without codes",
-)
 def test_streamed_csv_cut_in_its_header_fails(play, sim, tmp_path):
     """The JSON path rejects a truncated body; the CSV path must not turn one into a shorter (here empty) report.
 
@@ -334,11 +330,6 @@ def test_tls_with_a_private_ca(runner, tls_files):
         assert tls_sim.stats()["requests"] == 3
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: ca_path is ignored when REQUESTS_CA_BUNDLE or CURL_CA_BUNDLE is set (requests lets them override "
-    "Session.verify), so the private CA is never used on such hosts",
-)
 def test_ca_path_wins_over_a_ca_bundle_in_the_environment(runner, tls_files):
     from tests.simulator.control import SimulatorProcess
 
