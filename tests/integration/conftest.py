@@ -96,6 +96,39 @@ class CallbackModule(CallbackBase):
 '''
 
 
+# A connection plugin that is the local connection under another name. certops.digicert's action plugin runs the
+# task in the controller's worker when the connection is "local"; with this one it runs the real module through
+# AnsiballZ, as it would on a remote host, without needing privileges (become would need a password as non-root).
+_MODULE_PATH_CONNECTION = '''\
+from __future__ import annotations
+
+from ansible.plugins.connection.local import Connection as LocalConnection
+
+DOCUMENTATION = """
+name: integration_local
+short_description: Test only; the local connection under another name
+description:
+  - Runs tasks on the controller like the local connection. Written by tests/integration/conftest.py of
+    certops.digicert so that its action plugin takes the module path.
+options:
+  become_success_timeout:
+    description: Seconds to wait for privilege escalation, as for the local connection.
+    type: int
+    default: 10
+  become_strip_preamble:
+    description: Whether to strip escalation output, as for the local connection.
+    type: bool
+    default: true
+extends_documentation_fragment:
+  - connection_pipelining
+"""
+
+
+class Connection(LocalConnection):
+    transport = "integration_local"
+'''
+
+
 # ---- results ------------------------------------------------------------------------------------------------
 
 
@@ -188,6 +221,9 @@ class Runner:
         callback_dir = tmp_path / "callback_plugins"
         callback_dir.mkdir(exist_ok=True)
         (callback_dir / "integration_events.py").write_text(_EVENTS_CALLBACK, encoding="utf-8")
+        connection_dir = tmp_path / "connection_plugins"
+        connection_dir.mkdir(exist_ok=True)
+        (connection_dir / "integration_local.py").write_text(_MODULE_PATH_CONNECTION, encoding="utf-8")
         self.inventory = tmp_path / "inventory.ini"
         self.inventory.write_text(f"localhost ansible_connection=local ansible_python_interpreter={sys.executable}\n")
         # requests lets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE override a session's CA file; they are dropped so
@@ -209,6 +245,7 @@ class Runner:
             "ANSIBLE_COLLECTIONS_PATH": str(collections_path),
             "ANSIBLE_CALLBACK_PLUGINS": str(callback_dir),
             "ANSIBLE_CALLBACKS_ENABLED": "integration_events",
+            "ANSIBLE_CONNECTION_PLUGINS": str(connection_dir),
             "ANSIBLE_NOCOLOR": "1",
             "ANSIBLE_FORCE_COLOR": "0",
             "ANSIBLE_PYTHON_INTERPRETER": sys.executable,

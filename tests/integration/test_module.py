@@ -3,7 +3,7 @@
 Expected records and CSV text are written out by hand from DigiCert's "List codes for voucher order" samples
 (orders 25252 and 25256) and from the simulator's documented data set (25260, 25261, 25270). Tests that matter
 for both execution paths run twice: in the controller's worker (the action plugin's shortcut for local
-connections) and as a real module through AnsiballZ (``become`` turns the shortcut off).
+connections) and as a real module through AnsiballZ (a renamed local connection, see conftest.py).
 """
 
 from __future__ import annotations
@@ -182,6 +182,10 @@ def test_documented_orders_filters_and_fields(play, sim, via_module):
     assert run.rc == 0, run
 
     one = run.ok("seed 25252")
+    # Only a real module run reports its invocation (with the key masked by no_log).
+    assert ("invocation" in one) is via_module
+    if via_module:
+        assert one["invocation"]["module_args"]["api_key"] == "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"
     assert one["codes"] == [CODE_49170]
     assert_typed(one["codes"][0])
     assert one["count"] == 1
