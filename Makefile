@@ -8,7 +8,7 @@
 #   make clean       remove .venv, build/, reports/ and test output
 #
 # Each check lives in scripts/check.sh; extra arguments go through PYTEST_ARGS, INTEGRATION_ARGS
-# and SANITY_ARGS (e.g. `make sanity SANITY_ARGS='--test pep8'`).
+# (default: -n 2) and SANITY_ARGS (e.g. `make sanity SANITY_ARGS='--test pep8'`).
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
