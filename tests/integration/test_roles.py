@@ -17,7 +17,7 @@ import urllib.request
 
 import pytest
 
-REPORT_ORDERS = [25252, 25256, 25260, 25261]
+REPORT_ORDERS = (25252, 25256, 25260, 25261)
 ALL_ORDERS = REPORT_ORDERS
 HEADER = (
     "id,value,product_name,no_of_fqdns,no_of_wildcards,shipping_method,validity_years,validity_days,status,"
@@ -75,11 +75,11 @@ def write_inventory(runner, hosts: dict[str, str], name: str = "fleet.ini"):
 
 
 def report_vars(dest, **extra):
-    return {"voucher_report_order_ids": REPORT_ORDERS, "voucher_report_dest": str(dest), **extra}
+    return {"voucher_report_order_ids": list(REPORT_ORDERS), "voucher_report_dest": str(dest), **extra}
 
 
 def allocate_vars(orders=ALL_ORDERS, product="Basic OV", **extra):
-    return {"voucher_allocate_order_ids": orders, "voucher_allocate_product_name": product, **extra}
+    return {"voucher_allocate_order_ids": list(orders), "voucher_allocate_product_name": product, **extra}
 
 
 def codes_by_host(run, hosts) -> dict[str, dict]:
