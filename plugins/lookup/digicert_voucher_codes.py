@@ -144,7 +144,22 @@ def _log(message: str) -> None:
     display.vvv(f"certops.digicert.digicert_voucher_codes: {message}")
 
 
+def _flattened(terms) -> list:
+    # query('...', order_ids) passes a list as one term; take its ids as if they were given one by one.
+    flat: list = []
+    for term in terms or []:
+        flat.extend(term if isinstance(term, (list, tuple)) else [term])
+    return flat
+
+
 class LookupModule(LookupBase):
+    def _templated_option(self, name: str):
+        """An option's value; one taken from a variable such as digicert_api_key is still a template."""
+        value = self.get_option(name)
+        if isinstance(value, str) and self._templar is not None and self._templar.is_template(value):
+            value = self._templar.template(value)
+        return value
+
     def run(self, terms, variables=None, **kwargs):
         self.set_options(var_options=variables, direct=kwargs)
         if REQUESTS_IMPORT_ERROR is not None:
@@ -157,8 +172,8 @@ class LookupModule(LookupBase):
                 order_filters = build_order_filters(order_filters, option_prefix="voucher_orders.")
                 order_ids = None
             else:
-                order_ids = parse_voucher_order_ids(terms, option_name="voucher order ids (terms)")
-            settings = ConnectionSettings.from_options(self.get_option)
+                order_ids = parse_voucher_order_ids(_flattened(terms), option_name="voucher order ids (terms)")
+            settings = ConnectionSettings.from_options(self._templated_option)
         except ValueError as exc:
             raise AnsibleLookupError(str(exc)) from None
 

@@ -15,7 +15,6 @@ import random
 import re
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -149,33 +148,54 @@ class ConnectionSettings:
 
 
 class RateLimiter:
-    """Paces requests under DigiCert's rolling windows; shared by the threads of one process."""
+    """Paces requests under DigiCert's rolling windows; shared by the threads of one process.
+
+    DigiCert counts a request when it arrives, which can be well after it was sent. So a request
+    counts as "now" while it is in flight, and from the moment its answer came back afterwards:
+    a window measured that way never holds fewer requests than DigiCert's own.
+    """
 
     def __init__(self, limits=RATE_LIMITS, clock=time.monotonic, sleep=time.sleep) -> None:
         self._limits = limits
         self._clock = clock
         self._sleep = sleep
-        self._sent: deque[float] = deque()
+        # One [time] cell per request; math.inf while in flight.
+        self._requests: list[list[float]] = []
         self._lock = threading.Lock()
 
     def wait_turn(self) -> float:
+        """Wait until one more request fits and count it as done at once; return the seconds waited."""
+        cell, waited = self._acquire()
+        self.done(cell)
+        return waited
+
+    def begin(self) -> list[float]:
+        """Wait until one more request fits; return its cell, to pass to :meth:`done` once answered."""
+        return self._acquire()[0]
+
+    def _acquire(self) -> tuple[list[float], float]:
         waited = 0.0
         while True:
             with self._lock:
                 now = self._clock()
                 longest_window = max(window for _count, window in self._limits)
-                while self._sent and now - self._sent[0] >= longest_window:
-                    self._sent.popleft()
+                self._requests = [cell for cell in self._requests if now - cell[0] < longest_window]
+                times = sorted(min(cell[0], now) for cell in self._requests)
                 delay = 0.0
                 for count, window in self._limits:
-                    recent = [t for t in self._sent if now - t < window]
+                    recent = [t for t in times if now - t < window]
                     if len(recent) >= count:
                         delay = max(delay, recent[-count] + window - now)
                 if delay <= 0:
-                    self._sent.append(now)
-                    return waited
+                    cell = [math.inf]
+                    self._requests.append(cell)
+                    return cell, waited
             self._sleep(delay)
             waited += delay
+
+    def done(self, cell: list[float]) -> None:
+        with self._lock:
+            cell[0] = self._clock()
 
 
 class DigiCertClient:
@@ -243,7 +263,7 @@ class DigiCertClient:
         attempt = 0
         while True:
             attempt += 1
-            self._rate_limiter.wait_turn()
+            turn = self._rate_limiter.begin()
             started = time.monotonic()
             try:
                 response = self.session.get(
@@ -269,6 +289,8 @@ class DigiCertClient:
                 if not permanent and self._should_retry(attempt, waits, None, failure.reason):
                     continue
                 raise failure from None
+            finally:
+                self._rate_limiter.done(turn)
             elapsed = time.monotonic() - started
             self.log(f"GET {response.url} -> HTTP {response.status_code} in {elapsed:.3f}s (attempt {attempt})")
             if 200 <= response.status_code < 300:
@@ -363,6 +385,8 @@ class DigiCertClient:
                 size += len(chunk)
                 if size > limit:
                     if limit != self.max_response_bytes:
+                        # An error page: its beginning is enough to explain it.
+                        chunks.append(chunk[: len(chunk) - (size - limit)])
                         break
                     raise self._too_large(response, voucher_order_id)
                 chunks.append(chunk)
@@ -378,7 +402,7 @@ class DigiCertClient:
 
     def _too_large(self, response, voucher_order_id) -> DigiCertAPIError:
         return DigiCertAPIError(
-            f"the answer is larger than the {self.max_response_bytes // (1024 * 1024)} MiB cap for one response; "
+            f"the answer is larger than the {_size_text(self.max_response_bytes)} cap for one response; "
             "no real voucher order is that large",
             status=response.status_code,
             voucher_order_id=voucher_order_id,
@@ -472,6 +496,10 @@ _STATUS_REASONS = {
     503: "DigiCert is unavailable",
     504: "DigiCert's gateway timed out",
 }
+
+
+def _size_text(size: int) -> str:
+    return f"{size // (1024 * 1024)} MiB" if size >= 1024 * 1024 else f"{size} bytes"
 
 
 def _error_list(body: bytes) -> list[dict] | None:

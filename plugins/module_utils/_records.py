@@ -77,7 +77,10 @@ def _describe(value: object) -> str:
     # caller would no longer recognise and redact.
     text = repr(value)
     if len(text) > 40:
-        size = f"{len(value)} items" if isinstance(value, (list, dict)) else f"{len(text)} characters"
+        if isinstance(value, (list, dict)):
+            size = f"{len(value)} items"
+        else:
+            size = f"{len(value) if isinstance(value, str) else len(text)} characters"
         return f"a {type(value).__name__} of {size}"
     return f"{type(value).__name__} {text}"
 

@@ -703,11 +703,6 @@ def test_client_as_context_manager_closes_its_session(digicert_sim):
     assert not adapter.poolmanager.pools
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: an error body over 64 KiB arriving in one chunk is dropped whole (reported as 0 bytes) "
-    "instead of cut at 64 KiB",
-)
 def test_a_large_error_page_still_shows_its_first_words(recorder):
     page = b"Not here: this voucher order is gone. " + b"padding " * 20_000
     with support.LoopbackServer(lambda handler: (404, [("Content-Type", "text/plain")], page)) as server:

@@ -219,6 +219,40 @@ def test_custom_limits_and_sliding_window():
     assert limiter.wait_turn() == pytest.approx(0.4)  # then for t=0.4: until t=1.4
 
 
+def test_a_request_counts_from_its_answer_not_from_when_it_was_sent():
+    # DigiCert counts arrivals. Two requests sent at t=0 are answered at t=0.3; with a limit of 2 per
+    # second, a third may go at t=1.3 (a second after the answers), not at t=1.0 (after the sends).
+    clock = FakeClock(start=0.0)
+    limiter = RateLimiter(limits=((2, 1.0),), clock=clock, sleep=clock.sleep)
+    first, second = limiter.begin(), limiter.begin()
+    clock.now = 0.3
+    limiter.done(first)
+    limiter.done(second)
+    assert limiter.wait_turn() == pytest.approx(1.0)
+    assert clock.now == pytest.approx(1.3)
+
+
+def test_requests_in_flight_fill_the_window():
+    # While two requests are unanswered they count as now: a third waits for one of them to be answered
+    # and then for a full window after that answer.
+    clock = FakeClock(start=0.0)
+    answered: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        clock.sleep(seconds)
+        if not answered:
+            answered.append(clock.now)
+            limiter.done(first)
+
+    limiter = RateLimiter(limits=((2, 1.0),), clock=clock, sleep=sleep)
+    first = limiter.begin()
+    limiter.begin()
+    # At t=0 both count as "now", so the limiter sleeps a window (1 s); the first answer arrives at t=1.0,
+    # and the third request may go a full window later, at t=2.0.
+    assert limiter.wait_turn() == pytest.approx(2.0)
+    assert answered == [pytest.approx(1.0)]
+
+
 # ---- DigiCertAPIError --------------------------------------------------------------------------------------------
 
 

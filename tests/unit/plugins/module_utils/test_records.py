@@ -210,7 +210,6 @@ def test_bad_integer_message_describes_long_values_without_quoting_them():
     assert len(message) < 120
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a long value is described by the length of its repr (502 for 500)")
 def test_bad_integer_message_counts_the_characters_of_the_value():
     with pytest.raises(RecordError, match="a str of 500 characters"):
         normalize_code({"id": "x" * 500})
