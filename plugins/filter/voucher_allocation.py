@@ -8,7 +8,7 @@ name: voucher_allocation
 short_description: Give each host one voucher code of a product, the same one on every run
 version_added: 0.1.0
 author:
-  - certops.digicert developers
+  - certops.digicert developers (@certops)
 description:
   - Takes the code records of one or more voucher orders (as M(certops.digicert.digicert_voucher_codes)
     returns them in RV(certops.digicert.digicert_voucher_codes#module:codes)) and a mapping of host to

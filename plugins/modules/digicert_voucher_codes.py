@@ -31,7 +31,7 @@ attributes:
   action:
     support: full
     description:
-      - When the task's connection is local (C(localhost), or C(delegate_to: localhost)) and no privilege
+      - When the task's connection is local (C(localhost), or delegation to C(localhost)) and no privilege
         escalation is asked for, the task runs inside the controller's worker process instead of as a
         separate module process, which returns large results several times faster. The result is the same.
   action_group:
@@ -104,7 +104,7 @@ options:
     elements: str
   return_codes:
     description:
-      - Return the codes in RV(codes). Set to V(false) when only O(dest) and RV(summary) are needed:
+      - Return the codes in RV(codes). Set to V(false) when only O(dest) and RV(summary) are needed;
         the codes are then streamed from DigiCert's CSV straight into O(dest) and never held in memory,
         which keeps very large orders fast and small.
     type: bool
