@@ -87,8 +87,13 @@ seealso:
 """
 
 EXAMPLES = r"""
-# group_vars/webservers.yml: evaluated for every host, fetched once per run
-voucher_codes: "{{ query('certops.digicert.digicert_voucher_codes', 25252, 25256) }}"
+# In an inventory, for example group_vars/webservers.yml; evaluated for every host and task,
+# fetched once per run:
+#   voucher_codes: "{{ query('certops.digicert.digicert_voucher_codes', 25252, 25256) }}"
+
+- name: Codes of two voucher orders, as records
+  ansible.builtin.set_fact:
+    voucher_codes: "{{ query('certops.digicert.digicert_voucher_codes', 25252, 25256) }}"
 
 - name: Plain code strings of the unused Basic OV codes
   ansible.builtin.debug:
