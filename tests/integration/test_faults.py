@@ -349,11 +349,6 @@ def test_ca_path_wins_over_a_ca_bundle_in_the_environment(runner, tls_files):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: pacing counts DigiCert's 5-second window from when a request was sent, not from when it can have "
-    "arrived; when earlier requests arrived later than the 101st, DigiCert answers 429",
-)
 def test_requests_are_paced_under_the_rate_limit(runner):
     """101 orders in one task against a simulator that enforces 100 requests per 5 s per key (retries 0).
 

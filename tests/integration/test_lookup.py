@@ -171,11 +171,6 @@ def test_connection_sources(play, sim, closed_url):
     assert sim.stats()["by_path"] == {"/services/v2/voucher/25252/download": 2}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: the lookup uses digicert_api_key/digicert_api_url variables untemplated, "
-    "so digicert_api_key: '{{ vault_key }}' sends the text '{{ vault_key }}' as the key",
-)
 def test_templated_connection_variables(play, sim, closed_url):
     run = play.run(
         "lookup/templated_vars.yml",
