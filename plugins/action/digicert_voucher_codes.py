@@ -48,7 +48,8 @@ class ActionModule(ActionBase):
         self._compute_environment_string(raw_environment_out=task_environment)
         args = dict(self._task.args)
         for option, variable in _ENVIRONMENT_FALLBACKS.items():
-            if args.get(option) is None and task_environment.get(variable):
+            # Present but empty counts too: the module would see the empty value and not the controller's.
+            if args.get(option) is None and variable in task_environment:
                 args[option] = task_environment[variable]
         validation = ArgumentSpecValidator(
             codes_argument_spec(), mutually_exclusive=CODES_ORDER_SOURCES, required_one_of=CODES_ORDER_SOURCES
