@@ -96,8 +96,9 @@ for env in "${envs[@]}"; do
     elapsed=$(($(date +%s) - start))
     core=$(sed -n 's/^.*ansible-core \([0-9][0-9.a-z]*\) - Python \([0-9.]*\).*$/ansible-core \1, Python \2/p' \
         "$logs/$env.log" | head -n 1 || true)
+    # One pytest summary line per session: unit, then integration.
     tests=$(grep -E '^=+ .*(passed|failed|error|no tests ran).* in [0-9.]+s' "$logs/$env.log" |
-        sed -E 's/^=+ (.*) in [0-9.]+s.*$/\1/' | head -n 1 || true)
+        sed -E 's/^=+ (.*) in [0-9.]+s.*$/\1/' | paste -sd '|' - | sed 's/|/ | /g' || true)
     sanity=$(grep -E '^validate-modules: skipped|^Running sanity test .validate-modules|^ERROR: Found [0-9]+ validate-modules issue' \
         "$logs/$env.log" | tail -n 1 || true)
     case "$sanity" in
@@ -107,7 +108,8 @@ for env in "${envs[@]}"; do
         *) sanity="validate-modules not reached" ;;
     esac
     if [ "$rc" -eq 0 ]; then status=ok; else status=FAILED; failed=1; fi
-    summary+=("$(printf '%-18s %-6s %5ss  %-32s %-28s %s' "$env" "$status" "$elapsed" "${core:-?}" "$sanity" "${tests:-no pytest summary}")")
+    summary+=("$(printf '%-18s %-6s %5ss  %-32s %-28s unit | integration: %s' "$env" "$status" "$elapsed" \
+        "${core:-?}" "$sanity" "${tests:-no pytest summary}")")
 done
 
 printf '\n========== matrix summary ==========\n'
