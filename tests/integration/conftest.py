@@ -367,7 +367,7 @@ class LoopbackServer:
                 pass
 
             def _any(self):
-                seen = SeenRequest(self.command, self.path, {k: v for k, v in self.headers.items()})
+                seen = SeenRequest(self.command, self.path, dict(self.headers.items()))
                 with server._lock:
                     server.requests.append(seen)
                 status, headers, body = server.respond(seen)

@@ -276,7 +276,7 @@ def tls_files(tmp_path_factory):
     directory = tmp_path_factory.mktemp("tls")
     now = datetime.datetime.now(datetime.timezone.utc)
     ca_key, ca_name, ca_cert = _make_ca("certops.digicert integration test CA")
-    _, _, other_ca = _make_ca("an unrelated CA")
+    _other_key, _other_name, other_ca = _make_ca("an unrelated CA")
     server_key = ec.generate_private_key(ec.SECP256R1())
     server_cert = (
         x509.CertificateBuilder()

@@ -182,7 +182,7 @@ def test_templated_connection_variables(play, sim, closed_url):
 
 
 def test_wrong_key_fails_the_play_without_showing_the_key(play, sim, tmp_path, file_tools):
-    files_under, _ = file_tools
+    files_under, _mode_of = file_tools
     run = play.run("lookup/wrong_key.yml", env={"DIGICERT_API_KEY": WRONG_KEY}, verbosity=4)
     assert run.rc == 2, run
     message = run.failed("codes with a wrong key")["msg"]

@@ -165,7 +165,9 @@ def ids_of(result):
 def assert_typed(code):
     assert list(code) == FIELDS or sorted(code) == sorted(FIELDS)
     for name in INTEGER_FIELDS:
-        assert type(code[name]) is int, f"{name} is {type(code[name]).__name__}: {code[name]!r}"
+        # A plain int: bool is a subclass of int, and true/false are not numbers here.
+        value = code[name]
+        assert isinstance(value, int) and not isinstance(value, bool), f"{name} is {type(value).__name__}: {value!r}"
 
 
 def read_bytes(path):
