@@ -244,7 +244,7 @@ class LoopbackServer:
                 for name, value in headers:
                     if value is not None:
                         self.send_header(name, value)
-                if not any(name.lower() == "content-length" for name, _ in headers):
+                if not any(name.lower() == "content-length" for name, _value in headers):
                     self.send_header("Content-Length", str(len(body)))
                 else:
                     # A declared length that the body does not fill: end the connection after it.
@@ -295,21 +295,30 @@ def module_args(args: dict):
             yield
 
 
+def _exit_code_of(main):
+    """Run a module's ``main()``, which must end with exit_json or fail_json; return its exit code."""
+    try:
+        main()
+    except SystemExit as exc:
+        return exc.code
+    raise AssertionError("the module returned without exit_json or fail_json")
+
+
 def run_module(main, args: dict, capsys) -> dict:
     """Run a module's ``main()`` with ``args``; return its JSON result with ``failed`` set on failure."""
     capsys.readouterr()
     with module_args(args):
-        try:
-            main()
-        except SystemExit as exc:
-            code = exc.code
-        else:
-            raise AssertionError("the module returned without exit_json or fail_json")
+        code = _exit_code_of(main)
     out = capsys.readouterr().out
     result = json.loads(out)
     result["_stdout"] = out
     assert bool(result.get("failed")) == (code != 0), (code, result)
     return result
+
+
+def is_plain_int(value) -> bool:
+    """An int and not a bool (bool is a subclass of int; a true/false is not a number of the API)."""
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def csv_bytes_of(text: str) -> bytes:

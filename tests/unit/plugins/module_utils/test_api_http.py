@@ -514,7 +514,9 @@ def test_csv_cut_inside_the_header_is_an_error(digicert_sim, recorder):
 
 
 def test_csv_that_is_not_utf8(recorder):
-    respond = lambda handler: (200, [("Content-Type", "text/csv")], b"id,value\n1,\xff\xfe\n")  # noqa: E731
+    def respond(handler):
+        return 200, [("Content-Type", "text/csv")], b"id,value\n1,\xff\xfe\n"
+
     with support.LoopbackServer(respond) as server:
         with pytest.raises(DigiCertAPIError, match="not a CSV list of voucher codes"):
             list(recorder(server.base_url, "loopback-key-1234567890").client.iter_codes_csv(7))

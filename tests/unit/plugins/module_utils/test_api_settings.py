@@ -176,7 +176,7 @@ def test_documented_limits():
 def test_hundred_per_five_seconds():
     clock = FakeClock()
     limiter = RateLimiter(clock=clock, sleep=clock.sleep)
-    assert [limiter.wait_turn() for _ in range(100)] == [0.0] * 100
+    assert [limiter.wait_turn() for _request in range(100)] == [0.0] * 100
     # The 101st waits until the first of the hundred is 5 s old.
     assert limiter.wait_turn() == 5.0
     assert clock.now == 1005.0
@@ -186,7 +186,7 @@ def test_hundred_per_five_seconds():
 def test_requests_spread_out_never_wait():
     clock = FakeClock()
     limiter = RateLimiter(clock=clock, sleep=clock.sleep)
-    for _ in range(300):
+    for _request in range(300):
         assert limiter.wait_turn() == 0.0
         clock.now += 0.06  # about 83 per 5 s and 1000 per 60 s... but 300 in 18 s
     assert clock.sleeps == []
@@ -195,7 +195,7 @@ def test_requests_spread_out_never_wait():
 def test_thousand_per_three_minutes():
     clock = FakeClock(start=0.0)
     limiter = RateLimiter(clock=clock, sleep=clock.sleep)
-    waits = [limiter.wait_turn() for _ in range(1001)]
+    waits = [limiter.wait_turn() for _request in range(1001)]
     # Worked out by hand: bursts of 100 at t = 0, 5, ..., 45 (each burst after the first waits 5 s); the
     # 1001st request at t = 45 must wait until the request of t = 0 leaves the 180 s window: 135 s.
     expected = [0.0] * 1001

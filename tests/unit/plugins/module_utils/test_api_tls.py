@@ -113,13 +113,13 @@ def client(process, **overrides):
 
 
 def test_simulator_serves_https(tls_sim):
-    process, _ = tls_sim
+    process, _pki = tls_sim
     assert process.base_url.startswith("https://127.0.0.1:")
 
 
 @pytest.mark.usefixtures("no_ca_bundle_variables")
 def test_untrusted_certificate_fails_with_a_clear_message(tls_sim):
-    process, _ = tls_sim
+    process, _pki = tls_sim
     process.reset()
     api, sleep = client(process, validate_certs=True, ca_path=None, retries=3)
     with api, pytest.raises(DigiCertAPIError) as caught:
@@ -136,8 +136,8 @@ def test_untrusted_certificate_fails_with_a_clear_message(tls_sim):
 
 @pytest.mark.usefixtures("no_ca_bundle_variables")
 def test_untrusted_certificate_message_gives_the_reason(tls_sim):
-    process, _ = tls_sim
-    api, _ = client(process, validate_certs=True, ca_path=None)
+    process, _pki = tls_sim
+    api, _sleep = client(process, validate_certs=True, ca_path=None)
     with api, pytest.raises(DigiCertAPIError) as caught:
         api.fetch_codes(25252)
     message = str(caught.value)
@@ -149,7 +149,7 @@ def test_untrusted_certificate_message_gives_the_reason(tls_sim):
 @pytest.mark.usefixtures("no_ca_bundle_variables")
 def test_ca_path_makes_the_certificate_trusted(tls_sim):
     process, pki = tls_sim
-    api, _ = client(process, validate_certs=True, ca_path=pki["ca"])
+    api, _sleep = client(process, validate_certs=True, ca_path=pki["ca"])
     with api:
         assert api.fetch_codes(25252) == support.TYPED_ORDER_25252
         assert list(api.iter_codes_csv(25256)) == support.TYPED_ORDER_25256
@@ -157,17 +157,17 @@ def test_ca_path_makes_the_certificate_trusted(tls_sim):
 
 @pytest.mark.usefixtures("no_ca_bundle_variables")
 def test_validate_certs_false_accepts_the_certificate(tls_sim):
-    process, _ = tls_sim
-    api, _ = client(process, validate_certs=False)
+    process, _pki = tls_sim
+    api, _sleep = client(process, validate_certs=False)
     with api, pytest.warns(Warning, match="Unverified HTTPS request"):
         assert api.fetch_codes(25256) == support.TYPED_ORDER_25256
 
 
 @pytest.mark.usefixtures("no_ca_bundle_variables")
 def test_ca_path_of_another_ca_fails(tls_sim, tmp_path):
-    process, _ = tls_sim
+    process, _pki = tls_sim
     other = make_pki(tmp_path)
-    api, _ = client(process, validate_certs=True, ca_path=other["ca"])
+    api, _sleep = client(process, validate_certs=True, ca_path=other["ca"])
     with api, pytest.raises(DigiCertAPIError, match=r"TLS verification of 127\.0\.0\.1 failed"):
         api.fetch_codes(25252)
 
@@ -187,7 +187,7 @@ def system_ca_bundle_variable(monkeypatch, tls_sim, tmp_path):
 @pytest.mark.usefixtures("system_ca_bundle_variable")
 def test_ca_path_wins_over_requests_ca_bundle(tls_sim):
     process, pki = tls_sim
-    api, _ = client(process, validate_certs=True, ca_path=pki["ca"])
+    api, _sleep = client(process, validate_certs=True, ca_path=pki["ca"])
     with api:
         assert api.fetch_codes(25252) == support.TYPED_ORDER_25252
 
@@ -195,7 +195,7 @@ def test_ca_path_wins_over_requests_ca_bundle(tls_sim):
 @pytest.mark.usefixtures("system_ca_bundle_variable")
 @pytest.mark.filterwarnings("ignore:Unverified HTTPS request")
 def test_validate_certs_false_wins_over_requests_ca_bundle(tls_sim):
-    process, _ = tls_sim
-    api, _ = client(process, validate_certs=False)
+    process, _pki = tls_sim
+    api, _sleep = client(process, validate_certs=False)
     with api:
         assert api.fetch_codes(25252) == support.TYPED_ORDER_25252

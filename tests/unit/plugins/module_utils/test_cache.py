@@ -42,7 +42,7 @@ def make_cache(directory, **overrides) -> CodesCache:
 def test_one_fetch_for_many_calls(tmp_path):
     fetch = CountingFetch()
     cache = make_cache(tmp_path / "cache")
-    results = [cache.get_or_fetch(25252, fetch) for _ in range(5)]
+    results = [cache.get_or_fetch(25252, fetch) for _call in range(5)]
     assert fetch.calls == [25252]
     assert results == [support.TYPED_ORDER_25252] * 5
     # Another instance in the same run (another fork, another task) reads the same entry.
@@ -55,7 +55,7 @@ def test_cached_records_keep_their_types(tmp_path):
     cache.get_or_fetch(25252, CountingFetch())
     again = cache.get_or_fetch(25252, CountingFetch())
     assert again == support.TYPED_ORDER_25252
-    assert type(again[0]["certificate_order_id"]) is int
+    assert support.is_plain_int(again[0]["certificate_order_id"])
     assert again[0]["order_valid_from"] is None
 
 
@@ -286,13 +286,13 @@ def test_concurrent_processes_fetch_once(tmp_path):
     for worker in workers:
         worker.start()
     start.set()
-    collected = [results.get(timeout=20) for _ in workers]
+    collected = [results.get(timeout=20) for _worker in workers]
     for worker in workers:
         worker.join(10)
     assert [worker.exitcode for worker in workers] == [0] * 8
     assert calls.value == 1
-    assert sorted(index for index, _ in collected) == list(range(8))
-    assert all(codes == support.TYPED_ORDER_25256 for _, codes in collected)
+    assert sorted(index for index, _codes in collected) == list(range(8))
+    assert all(codes == support.TYPED_ORDER_25256 for _index, codes in collected)
 
 
 def _report_run_id(queue):
