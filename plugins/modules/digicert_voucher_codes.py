@@ -36,6 +36,7 @@ attributes:
         separate module process, which returns large results several times faster. The result is the same.
   action_group:
     support: full
+    description: Takes its connection options from C(module_defaults) for C(group/certops.digicert.digicert).
     membership:
       - certops.digicert.digicert
 options:
