@@ -46,7 +46,7 @@ while [ "$#" -gt 0 ]; do
             break
             ;;
         -h | --help)
-            sed -n '2,11s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
+            sed -n '2,12s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
             exit 0
             ;;
         *)
