@@ -143,7 +143,7 @@ def scenarios(workdir: Path) -> list[Scenario]:
 # Processes
 # --------------------------------------------------------------------------------------------------------------
 
-# Runs one command as its only child and writes that child's wall time, peak RSS and exit status to a file.
+# Runs one command as its only child and writes its wall time, peak RSS, exit status and CPU time to a file.
 # Why a separate small parent: Linux starts a child's ru_maxrss at its parent's RSS at fork time, so a child
 # forked by this bench process (which holds earlier results) would report the bench's memory, not its own.
 # ru_maxrss from wait4 covers the child and every descendant it waited for (workers, module processes).
@@ -176,7 +176,7 @@ def run_measured(argv: list[str], env: dict, cwd: Path, log_path: Path) -> tuple
     """Run ARGV; return (wall seconds, peak RSS in KiB, exit status, CPU seconds). Output goes to LOG_PATH."""
     measured = log_path.with_suffix(".measured")
     with open(log_path, "wb") as log:
-        # Own session: on a timeout or an interrupt, this run's whole process tree is ended by its group id.
+        # Own session, so that the terminal's Ctrl-C reaches the bench first and _stop ends the run in order.
         child = subprocess.Popen(
             [sys.executable, "-c", LAUNCHER, str(measured), *argv],
             cwd=cwd,
@@ -448,6 +448,7 @@ def machine() -> dict:
     except ImportError:
         requests_version = "not installed"
     return {
+        "collection": collection_revision(),
         "nproc": cpus,
         "cpu_model": cpu_model,
         "memory": memory,
@@ -457,6 +458,23 @@ def machine() -> dict:
         "requests": requests_version,
         "load_average_at_start": " ".join(f"{value:.2f}" for value in os.getloadavg()),
     }
+
+
+def collection_revision() -> str:
+    """The commit measured, and whether plugins/ had uncommitted changes (results are only as good as that)."""
+    try:
+        head = subprocess.run(
+            ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(ROOT), "status", "--porcelain", "--", "plugins"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown (no git)"
+    return f"{head} with uncommitted changes in plugins/" if dirty else head
 
 
 def mib(kib: float) -> str:
@@ -619,6 +637,7 @@ def main(argv: list[str] | None = None) -> int:
         f"load {info['load_average_at_start']}"
     )
     print(f"software: Python {info['python']}, ansible-core {info['ansible_core']}, requests {info['requests']}")
+    print(f"collection: {info['collection']}")
 
     control = load_control()
     workdir = Path(tempfile.mkdtemp(prefix="certops-bench-"))
