@@ -3,6 +3,8 @@
 #   make venv        .venv with the pinned tools of requirements-dev.txt (redone when that file changes)
 #   make test        every check below, in order, stopping at the first failure
 #   make format-check | lint | sanity | units | integration | molecule | changelog-lint
+#        | docs-lint | galaxy | ee
+#   make matrix      unit and integration tests on ansible-core 2.16, 2.17, 2.18 and 2.19 (tox)
 #   make demo        run docs/examples/demo.yml against the local DigiCert simulator
 #   make bench       benchmarks/run.py, once it exists
 #   make clean       remove .venv, build/, reports/ and test output
@@ -26,12 +28,12 @@ export VIRTUAL_ENV := $(VENV)
 export PATH := $(VENV)/bin:$(PATH)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-CHECKS := format-check lint sanity units integration molecule changelog-lint
+CHECKS := format-check lint sanity units integration molecule changelog-lint docs-lint galaxy ee
 
-.PHONY: help venv test $(CHECKS) demo bench clean
+.PHONY: help venv test $(CHECKS) demo bench matrix clean
 
 help:
-	@sed -n '3,11s/^# \{0,1\}//p' $(firstword $(MAKEFILE_LIST))
+	@sed -n '3,13s/^# \{0,1\}//p' $(firstword $(MAKEFILE_LIST))
 
 venv: $(STAMP)
 
@@ -55,6 +57,9 @@ test: venv
 
 $(CHECKS) bench: venv
 	@"$(ROOT)/scripts/check.sh" $@
+
+matrix: venv
+	@"$(ROOT)/scripts/matrix.sh"
 
 demo: venv
 	@"$(ROOT)/scripts/demo.sh"

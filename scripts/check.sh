@@ -149,6 +149,23 @@ step_changelog_lint() {
     antsibull-changelog lint
 }
 
+step_docs_lint() {
+    local tree
+    tree="$(scripts/collections-tree.sh)/ansible_collections/certops/digicert"
+    antsibull-docs --version
+    (cd "$tree" && antsibull-docs lint-collection-docs --plugin-docs --check-extra-docs-refs .)
+}
+
+# Galaxy's importer and ansible-builder pin their own ansible-core and ansible-lint, so they get
+# their own venv (build/galaxy-importer-venv), made on first use.
+step_galaxy() {
+    scripts/galaxy-importer.sh
+}
+
+step_ee() {
+    scripts/ee-check.sh
+}
+
 step_bench() {
     if [ ! -f benchmarks/run.py ]; then
         echo "SKIPPED: no benchmarks/run.py yet"

@@ -15,6 +15,7 @@ import random
 import re
 import threading
 import time
+import traceback
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -25,10 +26,11 @@ try:
     from requests.adapters import HTTPAdapter
 
     REQUESTS_IMPORT_ERROR = None
-except ImportError as exc:  # pragma: no cover - exercised only where requests is missing
+except ImportError:  # pragma: no cover - exercised only where requests is missing
     requests = None
     HTTPAdapter = object
-    REQUESTS_IMPORT_ERROR = exc
+    # A string: fail_json before ansible-core 2.19 cannot serialize an exception object.
+    REQUESTS_IMPORT_ERROR = traceback.format_exc()
 
 from ansible_collections.certops.digicert.plugins.module_utils._records import (
     CODE_FIELDS,

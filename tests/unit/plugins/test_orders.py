@@ -11,9 +11,9 @@ import io
 import json
 from urllib.parse import parse_qs, urlsplit
 
+import certops_unit_support as support
 import pytest
 import requests
-from ansible.module_utils.testing import patch_module_args
 from ansible_collections.certops.digicert.plugins.module_utils import _orders
 from ansible_collections.certops.digicert.plugins.module_utils._api import (
     ConnectionSettings,
@@ -498,7 +498,7 @@ def fake_api(monkeypatch):
 
 
 def run_main(args, capsys):
-    with patch_module_args({"api_key": API_KEY, "api_url": API_URL, **args}), pytest.raises(SystemExit) as caught:
+    with support.module_args({"api_key": API_KEY, "api_url": API_URL, **args}), pytest.raises(SystemExit) as caught:
         digicert_voucher_orders_info.main()
     result = json.loads(capsys.readouterr().out)
     return caught.value.code, result

@@ -38,7 +38,10 @@ def make_action(args, transport="local", become=False, environment=None, check_m
     )
     connection = SimpleNamespace(transport=transport, _shell=Shell())
     play_context = SimpleNamespace(become=become)
-    return action_plugin.ActionModule(task, connection, play_context, loader=None, templar=Templar())
+    # shared_loader_obj is required before ansible-core 2.19 and unused by this plugin.
+    return action_plugin.ActionModule(
+        task, connection, play_context, loader=None, templar=Templar(), shared_loader_obj=None
+    )
 
 
 @pytest.fixture
