@@ -219,4 +219,4 @@ class LookupModule(LookupBase):
             log=_log,
         )
         cache.purge_expired()
-        return [cache.get_or_fetch(order_id, client.fetch_codes) for order_id in order_ids]
+        return cache.get_or_fetch_many(order_ids, client.fetch_codes_of_orders)

@@ -86,21 +86,40 @@ class CodesCache:
 
     def get_or_fetch(self, voucher_order_id: int, fetch: Callable[[int], list[dict]]) -> list[dict]:
         """The cached codes of one order, or ``fetch(voucher_order_id)`` stored for the others."""
-        entry_path = self._path(voucher_order_id, ".json")
-        lock_fd = os.open(self._path(voucher_order_id, ".lock"), os.O_RDWR | os.O_CREAT, 0o600)
+        return self.get_or_fetch_many([voucher_order_id], lambda order_ids: [fetch(order_ids[0])])[0]
+
+    def get_or_fetch_many(
+        self, voucher_order_ids: list[int], fetch_many: Callable[[list[int]], list[list[dict]]]
+    ) -> list[list[dict]]:
+        """The codes of each order, from the cache or from one ``fetch_many`` call for all the misses.
+
+        Every order's lock is held until its entry is written, so processes asking at the same moment
+        queue instead of all calling DigiCert. Locks are taken in id order, so two processes asking
+        for overlapping orders can never wait on each other.
+        """
+        lock_fds: list[int] = []
         try:
-            # Processes asking at the same moment queue here instead of all calling DigiCert.
-            fcntl.flock(lock_fd, fcntl.LOCK_EX)
-            codes = self._read(entry_path)
-            if codes is not None:
-                self._log(f"cache hit for voucher order {voucher_order_id}")
-                return codes
-            self._log(f"cache miss for voucher order {voucher_order_id}: asking DigiCert")
-            codes = fetch(voucher_order_id)
-            self._write(entry_path, codes)
-            return codes
+            for order_id in sorted(set(voucher_order_ids)):
+                lock_fd = os.open(self._path(order_id, ".lock"), os.O_RDWR | os.O_CREAT, 0o600)
+                lock_fds.append(lock_fd)
+                fcntl.flock(lock_fd, fcntl.LOCK_EX)
+            found: dict[int, list[dict]] = {}
+            for order_id in voucher_order_ids:
+                codes = self._read(self._path(order_id, ".json"))
+                if codes is not None:
+                    self._log(f"cache hit for voucher order {order_id}")
+                    found[order_id] = codes
+            missing = [order_id for order_id in dict.fromkeys(voucher_order_ids) if order_id not in found]
+            for order_id in missing:
+                self._log(f"cache miss for voucher order {order_id}: asking DigiCert")
+            if missing:
+                for order_id, codes in zip(missing, fetch_many(missing), strict=True):
+                    self._write(self._path(order_id, ".json"), codes)
+                    found[order_id] = codes
+            return [found[order_id] for order_id in voucher_order_ids]
         finally:
-            os.close(lock_fd)
+            for lock_fd in lock_fds:
+                os.close(lock_fd)
 
     def _read(self, path: str) -> list[dict] | None:
         try:

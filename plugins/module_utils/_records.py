@@ -113,8 +113,8 @@ def normalize_code(record: dict, shared_strings: dict | None = None) -> dict:
     return normalize_record(record, INTEGER_FIELDS, shared_strings)
 
 
-def _normalize_all(records: Iterable, first_index: int = 0) -> Iterator[dict]:
-    shared_strings: dict = {}
+def _normalize_all(records: Iterable, first_index: int = 0, shared_strings: dict | None = None) -> Iterator[dict]:
+    shared_strings = {} if shared_strings is None else shared_strings
     for index, record in enumerate(records, start=first_index):
         try:
             yield normalize_code(record, shared_strings)
@@ -126,8 +126,18 @@ def codes_from_json(body: bytes | str) -> list[dict]:
     """Parse a ``{"codes": [...]}`` body and return its normalized records, in the API's order."""
     if not body or not body.strip():
         raise RecordError("the response body is empty")
+    shared_strings: dict = {}
+
+    def share_repeated_strings(record: dict) -> dict:
+        # Runs as each object is parsed, so the many copies of a date or product name die young and
+        # their memory is reused, instead of living until normalization and raising the peak.
+        for field, value in record.items():
+            if isinstance(value, str) and field not in _UNSHARED_FIELDS:
+                record[field] = shared_strings.setdefault(value, value)
+        return record
+
     try:
-        document = json.loads(body)
+        document = json.loads(body, object_hook=share_repeated_strings)
     except ValueError as exc:
         raise RecordError(
             f"the response body is not valid JSON ({exc.__class__.__name__} at {_position(exc)})"
@@ -141,7 +151,7 @@ def codes_from_json(body: bytes | str) -> list[dict]:
     if not isinstance(codes, list):
         raise RecordError(f"'codes' should be a list but is {_describe(codes)}")
     # Normalizing in place keeps one copy of each record in memory, which matters for large orders.
-    for _record in _normalize_all(codes):
+    for _record in _normalize_all(codes, shared_strings=shared_strings):
         pass
     return codes
 

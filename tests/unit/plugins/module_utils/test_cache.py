@@ -50,6 +50,26 @@ def test_one_fetch_for_many_calls(tmp_path):
     assert fetch.calls == [25252]
 
 
+def test_all_misses_are_fetched_in_one_call_and_hits_are_not_fetched(tmp_path):
+    single = CountingFetch()
+    batches: list[list[int]] = []
+
+    def fetch_many(order_ids):
+        batches.append(list(order_ids))
+        return [single(order_id) for order_id in order_ids]
+
+    cache = make_cache(tmp_path)
+    cache.get_or_fetch(25256, single)
+    # 25256 is cached; 25252 is missing and asked for twice: one batch with 25252 once.
+    results = cache.get_or_fetch_many([25252, 25256, 25252], fetch_many)
+    assert batches == [[25252]]
+    assert single.calls == [25256, 25252]
+    assert results == [support.TYPED_ORDER_25252, support.TYPED_ORDER_25256, support.TYPED_ORDER_25252]
+    # Everything is cached now: no batch at all.
+    assert cache.get_or_fetch_many([25256, 25252], fetch_many) == [support.TYPED_ORDER_25256, support.TYPED_ORDER_25252]
+    assert batches == [[25252]]
+
+
 def test_cached_records_keep_their_types(tmp_path):
     cache = make_cache(tmp_path)
     cache.get_or_fetch(25252, CountingFetch())
