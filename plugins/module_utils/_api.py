@@ -393,14 +393,17 @@ class DigiCertClient:
                     raise self._too_large(response, voucher_order_id)
                 chunks.append(chunk)
         except requests.exceptions.RequestException as exc:
-            raise DigiCertAPIError(
-                f"the answer broke off while reading it: {self._exception_text(exc)}",
-                status=response.status_code,
-                voucher_order_id=voucher_order_id,
-            ) from None
+            raise self._broken_off(exc, response, voucher_order_id) from None
         finally:
             response.close()
         return b"".join(chunks)
+
+    def _broken_off(self, exc: BaseException, response, voucher_order_id) -> DigiCertAPIError:
+        return DigiCertAPIError(
+            f"the answer broke off while reading it: {self._exception_text(exc)}",
+            status=response.status_code,
+            voucher_order_id=voucher_order_id,
+        )
 
     def _too_large(self, response, voucher_order_id) -> DigiCertAPIError:
         return DigiCertAPIError(
@@ -460,11 +463,7 @@ class DigiCertClient:
                 voucher_order_id=voucher_order_id,
             ) from None
         except requests.exceptions.RequestException as exc:
-            raise DigiCertAPIError(
-                f"the answer broke off while reading it: {self._exception_text(exc)}",
-                status=response.status_code,
-                voucher_order_id=voucher_order_id,
-            ) from None
+            raise self._broken_off(exc, response, voucher_order_id) from None
         finally:
             response.close()
 
