@@ -1,7 +1,7 @@
 """Helpers shared by the unit tests of plugins/ (imported by name; tests/unit/plugins is put on sys.path).
 
-Expected records here are written by hand from DigiCert's page "List codes for voucher order"
-(tests/unit/plugins/fixtures/ holds the page's JSON and CSV samples byte for byte).
+The expected values written by hand from DigiCert's page "List codes for voucher order" live in
+tests/documented_samples.py; tests/unit/plugins/fixtures/ holds the page's JSON and CSV samples byte for byte.
 """
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from tests import documented_samples as samples
+
 PLUGINS_TESTS = Path(__file__).resolve().parent
 REPO = PLUGINS_TESTS.parents[2]
 FIXTURES = PLUGINS_TESTS / "fixtures"
@@ -24,105 +26,6 @@ SEED_PAGE = Path("/work/shared/seed/list-codes-for-voucher-order.txt")
 
 LARGE_ORDER_ID = 90001
 LARGE_ORDER_SIZE = 3000
-
-# The documented slip: the JSON sample and the CSV sample spell code 49170 differently.
-JSON_VALUE_49170 = "ZVB3LWIH3H3U53AOZU5QZ4W4TUTRPPCS"
-CSV_VALUE_49170 = "ZVB3EWIHDH3U63AOZU5QZ4W4TUTRPPCS"
-
-FIELDS_IN_DOCUMENTED_ORDER = [
-    "id",
-    "value",
-    "product_name",
-    "no_of_fqdns",
-    "no_of_wildcards",
-    "shipping_method",
-    "validity_years",
-    "validity_days",
-    "status",
-    "created_date",
-    "voucher_order_id",
-    "cert_request_date",
-    "cert_validity_start_date",
-    "cert_validity_end_date",
-    "cert_organization",
-    "cert_common_name",
-    "certificate_order_id",
-    "voucher_validity_end_date",
-    "order_valid_from",
-    "order_valid_till",
-    "server_licenses",
-]
-INTEGER_FIELDS = {
-    "id",
-    "no_of_fqdns",
-    "no_of_wildcards",
-    "validity_years",
-    "validity_days",
-    "voucher_order_id",
-    "certificate_order_id",
-    "server_licenses",
-}
-
-# Typed by hand from the JSON sample: integers as integers, the blank " " dates as None.
-TYPED_49170 = {
-    "id": 49170,
-    "value": JSON_VALUE_49170,
-    "product_name": "Basic OV",
-    "no_of_fqdns": 5,
-    "no_of_wildcards": 0,
-    "shipping_method": "N/A",
-    "validity_years": 3,
-    "validity_days": 0,
-    "status": "used",
-    "created_date": "2022-03-03 13:31:03",
-    "voucher_order_id": 25252,
-    "cert_request_date": "2022-03-03 13:41:41",
-    "cert_validity_start_date": None,
-    "cert_validity_end_date": None,
-    "cert_organization": "Example Inc.",
-    "cert_common_name": "example.com",
-    "certificate_order_id": 204928159,
-    "voucher_validity_end_date": "2023-03-03",
-    "order_valid_from": None,
-    "order_valid_till": None,
-    "server_licenses": 1,
-}
-# Typed by hand from the CSV sample's rows for order 25256.
-TYPED_49178 = dict(
-    TYPED_49170,
-    id=49178,
-    value="ZGGRW6GCJIWCR2XHAU4M6TNNBAURHLJM",
-    created_date="2022-03-03 14:43:28",
-    voucher_order_id=25256,
-    cert_request_date="2022-03-04 10:48:47",
-    certificate_order_id=204928160,
-)
-TYPED_49179 = dict(
-    TYPED_49178,
-    id=49179,
-    value="4U6P5PVRG6HMOWYNGRD3HBM6QUSJRDH5",
-    product_name="Secure Site Pro EV SSL",
-    no_of_fqdns=2,
-    cert_request_date="2022-03-04 10:49:38",
-    cert_organization="Example Corp.",
-    certificate_order_id=204928161,
-)
-TYPED_ORDER_25252 = [TYPED_49170]
-TYPED_ORDER_25256 = [TYPED_49178, TYPED_49179]
-
-# Our report of the documented JSON sample, written out by hand: DigiCert's header, CRLF line ends,
-# no quotes (no cell holds a comma, a quote or a line break), empty cells for the blank dates, bare numbers.
-REPORT_OF_25252 = (
-    "id,value,product_name,no_of_fqdns,no_of_wildcards,shipping_method,validity_years,validity_days,status,"
-    "created_date,voucher_order_id,cert_request_date,cert_validity_start_date,cert_validity_end_date,"
-    "cert_organization,cert_common_name,certificate_order_id,voucher_validity_end_date,order_valid_from,"
-    "order_valid_till,server_licenses\r\n"
-    "49170,ZVB3LWIH3H3U53AOZU5QZ4W4TUTRPPCS,Basic OV,5,0,N/A,3,0,used,2022-03-03 13:31:03,25252,"
-    "2022-03-03 13:41:41,,,Example Inc.,example.com,204928159,2023-03-03,,,1\r\n"
-)
-
-# The header line of DigiCert's CSV, and of our report (our writer ends lines with CRLF).
-CSV_HEADER = ",".join(FIELDS_IN_DOCUMENTED_ORDER)
 
 
 def documented_json_text() -> str:
@@ -141,7 +44,7 @@ def documented_json_records() -> list[dict]:
 def documented_csv_lines_for(order_id: int) -> list[str]:
     """The CSV sample's header and the rows of one voucher order, as lines."""
     lines = documented_csv_text().splitlines(keepends=True)
-    column = FIELDS_IN_DOCUMENTED_ORDER.index("voucher_order_id")
+    column = samples.FIELDS.index("voucher_order_id")
     return [lines[0]] + [line for line in lines[1:] if next(csv.reader([line]))[column] == str(order_id)]
 
 

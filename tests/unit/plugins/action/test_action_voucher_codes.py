@@ -14,6 +14,8 @@ import pytest
 from ansible.errors import AnsibleActionFail
 from ansible_collections.certops.digicert.plugins.action import digicert_voucher_codes as action_plugin
 
+from tests import documented_samples as samples
+
 
 class Shell:
     tmpdir = None
@@ -58,7 +60,7 @@ def test_local_connection_runs_the_task_in_process(digicert_sim):
         {"voucher_order_id": [25252], "api_key": digicert_sim.api_key, "api_url": digicert_sim.base_url}
     )
     result = action.run(task_vars={})
-    assert result["codes"] == support.TYPED_ORDER_25252
+    assert result["codes"] == samples.TYPED_ORDER_25252
     assert result["changed"] is False
     assert result["voucher_order_ids"] == [25252]
     assert digicert_sim.stats()["requests"] == 1
@@ -68,14 +70,14 @@ def test_local_connection_runs_the_task_in_process(digicert_sim):
 def test_the_tasks_environment_gives_key_and_url(digicert_sim):
     environment = [{"DIGICERT_API_KEY": digicert_sim.api_key}, {"DIGICERT_API_URL": digicert_sim.base_url}]
     result = make_action({"voucher_order_id": 25256}, environment=environment).run(task_vars={})
-    assert result["codes"] == support.TYPED_ORDER_25256
+    assert result["codes"] == samples.TYPED_ORDER_25256
 
 
 @pytest.mark.usefixtures("no_module_run")
 def test_task_arguments_win_over_the_tasks_environment(digicert_sim):
     environment = [{"DIGICERT_API_KEY": "environment-key-wrong-00000000", "DIGICERT_API_URL": "http://127.0.0.1:9"}]
     args = {"voucher_order_id": 25252, "api_key": digicert_sim.api_key, "api_url": digicert_sim.base_url}
-    assert make_action(args, environment=environment).run(task_vars={})["codes"] == support.TYPED_ORDER_25252
+    assert make_action(args, environment=environment).run(task_vars={})["codes"] == samples.TYPED_ORDER_25252
 
 
 @pytest.mark.usefixtures("no_module_run")
@@ -96,7 +98,7 @@ def test_check_mode_and_diff_reach_the_task(digicert_sim, tmp_path):
     args = {"voucher_order_id": 25252, "api_key": digicert_sim.api_key, "api_url": digicert_sim.base_url, "dest": dest}
     result = make_action(args, check_mode=True, diff=True).run(task_vars={})
     assert result["changed"] is True
-    assert result["diff"]["after"] == support.REPORT_OF_25252
+    assert result["diff"]["after"] == samples.REPORT_25252
     assert not os.path.exists(dest)
 
 

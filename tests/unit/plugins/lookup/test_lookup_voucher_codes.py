@@ -11,6 +11,8 @@ import pytest
 from ansible.errors import AnsibleError, AnsibleLookupError
 from ansible.plugins.loader import lookup_loader
 
+from tests import documented_samples as samples
+
 LOOKUP_NAME = "certops.digicert.digicert_voucher_codes"
 
 
@@ -49,32 +51,32 @@ def test_loaded_from_this_collection(lookup):
 
 
 def test_options_as_keyword_arguments(lookup, digicert_sim):
-    assert lookup.run([25252], **connection(digicert_sim)) == support.TYPED_ORDER_25252
+    assert lookup.run([25252], **connection(digicert_sim)) == samples.TYPED_ORDER_25252
 
 
 def test_options_from_variables(lookup, digicert_sim):
     variables = {"digicert_api_key": digicert_sim.api_key, "digicert_api_url": digicert_sim.base_url}
-    assert lookup.run([25256], variables=variables) == support.TYPED_ORDER_25256
+    assert lookup.run([25256], variables=variables) == samples.TYPED_ORDER_25256
 
 
 def test_options_from_the_environment(lookup, digicert_sim, monkeypatch):
     monkeypatch.setenv("DIGICERT_API_KEY", digicert_sim.api_key)
     monkeypatch.setenv("DIGICERT_API_URL", digicert_sim.base_url + "/")
-    assert lookup.run(["25252"], variables={}) == support.TYPED_ORDER_25252
+    assert lookup.run(["25252"], variables={}) == samples.TYPED_ORDER_25252
 
 
 def test_keyword_arguments_win_over_variables_and_variables_over_the_environment(lookup, digicert_sim, monkeypatch):
     monkeypatch.setenv("DIGICERT_API_KEY", "environment-key-that-is-wrong-000")
     monkeypatch.setenv("DIGICERT_API_URL", digicert_sim.base_url)
     variables = {"digicert_api_key": digicert_sim.api_key}
-    assert lookup.run([25252], variables=variables, cache=False) == support.TYPED_ORDER_25252
+    assert lookup.run([25252], variables=variables, cache=False) == samples.TYPED_ORDER_25252
     wrong_variables = {"digicert_api_key": "variable-key-that-is-wrong-0000"}
     assert lookup.run([25252], variables=wrong_variables, api_key=digicert_sim.api_key, cache=False)
 
 
 def test_several_orders_in_the_order_given(lookup, digicert_sim):
     codes = lookup.run([25256, 25252, "25256"], **connection(digicert_sim))
-    assert codes == support.TYPED_ORDER_25256 + support.TYPED_ORDER_25252
+    assert codes == samples.TYPED_ORDER_25256 + samples.TYPED_ORDER_25252
     assert digicert_sim.stats()["requests"] == 2
 
 
@@ -118,8 +120,8 @@ def test_cache_on_second_call_costs_no_request(lookup, digicert_sim, private_cac
     # A fresh plugin instance, as every task and host gets, in the same run.
     second = lookup_loader.get(LOOKUP_NAME).run([25256, 25252], **connection(digicert_sim))
     assert digicert_sim.stats()["requests"] == 2
-    assert first == support.TYPED_ORDER_25252 + support.TYPED_ORDER_25256
-    assert second == support.TYPED_ORDER_25256 + support.TYPED_ORDER_25252
+    assert first == samples.TYPED_ORDER_25252 + samples.TYPED_ORDER_25256
+    assert second == samples.TYPED_ORDER_25256 + samples.TYPED_ORDER_25252
     assert stat.S_IMODE(os.stat(private_cache_dir).st_mode) == 0o700
     for name in os.listdir(private_cache_dir):
         assert stat.S_IMODE(os.stat(private_cache_dir / name).st_mode) == 0o600

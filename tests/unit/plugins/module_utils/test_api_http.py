@@ -20,6 +20,8 @@ from ansible_collections.certops.digicert.plugins.module_utils._api import (
     DigiCertClient,
 )
 
+from tests import documented_samples as samples
+
 WRONG_KEY = "wrong-key-fedcba9876543210"
 
 
@@ -68,8 +70,8 @@ def assert_clean_message(text: str) -> None:
 
 def test_fetch_codes_returns_the_documented_samples_typed(digicert_sim, recorder):
     client = recorder(digicert_sim.base_url, digicert_sim.api_key).client
-    assert client.fetch_codes(25252) == support.TYPED_ORDER_25252
-    assert client.fetch_codes(25256) == support.TYPED_ORDER_25256
+    assert client.fetch_codes(25252) == samples.TYPED_ORDER_25252
+    assert client.fetch_codes(25256) == samples.TYPED_ORDER_25256
 
 
 def test_requests_send_user_agent_accept_and_key(digicert_sim, recorder):
@@ -92,7 +94,7 @@ def test_headers_on_the_wire(recorder):
     body = json.dumps({"codes": support.documented_json_records()}).encode()
     with support.LoopbackServer(lambda handler: (200, [("Content-Type", "application/json")], body)) as server:
         client = recorder(server.base_url, "loopback-key-1234567890").client
-        assert client.fetch_codes(25252) == support.TYPED_ORDER_25252
+        assert client.fetch_codes(25252) == samples.TYPED_ORDER_25252
     headers = {name.lower(): value for name, value in server.received[0]["headers"].items()}
     assert server.received[0]["path"] == "/services/v2/voucher/25252/download"
     assert headers["x-dc-devkey"] == "loopback-key-1234567890"
@@ -116,7 +118,7 @@ def test_base_url_with_and_without_trailing_slash(digicert_sim, suffix):
     }
     settings = ConnectionSettings.from_options(options.get)
     with DigiCertClient(settings) as client:
-        assert client.fetch_codes(25252) == support.TYPED_ORDER_25252
+        assert client.fetch_codes(25252) == samples.TYPED_ORDER_25252
     assert [entry["path"] for entry in digicert_sim.requests()] == ["/services/v2/voucher/25252/download"]
 
 
@@ -146,7 +148,7 @@ def test_csv_of_special_characters(digicert_sim, recorder):
 def test_fetch_codes_of_orders_keeps_the_order_of_the_ids(digicert_sim, recorder):
     client = recorder(digicert_sim.base_url, digicert_sim.api_key, max_workers=4).client
     result = client.fetch_codes_of_orders([25256, 25270, 25252])
-    assert result == [support.TYPED_ORDER_25256, [], support.TYPED_ORDER_25252]
+    assert result == [samples.TYPED_ORDER_25256, [], samples.TYPED_ORDER_25252]
 
 
 def test_fetch_codes_of_orders_runs_in_parallel_within_the_bound(digicert_sim, recorder):
@@ -195,7 +197,7 @@ def test_fetch_codes_of_orders_raises_the_first_failure_in_id_order(digicert_sim
 
 def test_fetch_codes_of_one_order(digicert_sim, recorder):
     client = recorder(digicert_sim.base_url, digicert_sim.api_key).client
-    assert client.fetch_codes_of_orders([25252]) == [support.TYPED_ORDER_25252]
+    assert client.fetch_codes_of_orders([25252]) == [samples.TYPED_ORDER_25252]
     assert client.fetch_codes_of_orders([]) == []
 
 
@@ -278,7 +280,7 @@ def test_500_is_not_retried(digicert_sim, recorder):
 def test_429_is_retried_then_succeeds(digicert_sim, recorder):
     digicert_sim.add_faults([{"order": 25252, "kind": "status:429", "times": 2}])
     run = recorder(digicert_sim.base_url, digicert_sim.api_key, retries=3)
-    assert run.client.fetch_codes(25252) == support.TYPED_ORDER_25252
+    assert run.client.fetch_codes(25252) == samples.TYPED_ORDER_25252
     assert digicert_sim.stats()["by_status"] == {"429": 2, "200": 1}
     # Exponential back-off with full jitter: the n-th wait lies in [0, 0.5 * 2 ** (n - 1)].
     assert len(run.sleep.delays) == 2
@@ -291,7 +293,7 @@ def test_429_is_retried_then_succeeds(digicert_sim, recorder):
 def test_retry_after_is_honoured(digicert_sim, recorder):
     digicert_sim.add_faults([{"order": 25252, "kind": "status:429:retry-after=7", "times": 1}])
     run = recorder(digicert_sim.base_url, digicert_sim.api_key)
-    assert run.client.fetch_codes(25252) == support.TYPED_ORDER_25252
+    assert run.client.fetch_codes(25252) == samples.TYPED_ORDER_25252
     assert run.sleep.delays == [7.0]
 
 
@@ -308,7 +310,7 @@ def test_retry_after_as_an_http_date(recorder):
 
     with support.LoopbackServer(respond) as server:
         run = recorder(server.base_url, "loopback-key-1234567890")
-        assert run.client.fetch_codes(25252) == support.TYPED_ORDER_25252
+        assert run.client.fetch_codes(25252) == samples.TYPED_ORDER_25252
     assert len(run.sleep.delays) == 1
     assert 25 <= run.sleep.delays[0] <= 30
 
@@ -354,14 +356,14 @@ def test_gateway_errors_are_retried_and_fail_with_a_clear_message(digicert_sim, 
 def test_gateway_errors_heal(digicert_sim, recorder, status):
     digicert_sim.add_faults([{"order": 25252, "kind": f"status:{status}", "times": 1}])
     run = recorder(digicert_sim.base_url, digicert_sim.api_key)
-    assert run.client.fetch_codes(25252) == support.TYPED_ORDER_25252
+    assert run.client.fetch_codes(25252) == samples.TYPED_ORDER_25252
     assert digicert_sim.stats()["requests"] == 2
 
 
 def test_reset_connection_is_retried(digicert_sim, recorder):
     digicert_sim.add_faults([{"order": 25252, "kind": "reset", "times": 1}])
     run = recorder(digicert_sim.base_url, digicert_sim.api_key)
-    assert run.client.fetch_codes(25252) == support.TYPED_ORDER_25252
+    assert run.client.fetch_codes(25252) == samples.TYPED_ORDER_25252
     assert digicert_sim.stats()["requests"] == 2
     assert len(run.sleep.delays) == 1
 
@@ -383,7 +385,7 @@ def test_reset_connection_every_time_fails_clearly(digicert_sim, recorder):
 def test_timeout_is_retried(digicert_sim, recorder):
     digicert_sim.add_faults([{"order": 25252, "kind": "delay:1.5", "times": 1}])
     run = recorder(digicert_sim.base_url, digicert_sim.api_key, timeout=0.3)
-    assert run.client.fetch_codes(25252) == support.TYPED_ORDER_25252
+    assert run.client.fetch_codes(25252) == samples.TYPED_ORDER_25252
     assert len(run.sleep.delays) == 1
 
 
@@ -431,7 +433,7 @@ def test_max_retry_wait_counts_waiting_not_request_time(digicert_sim, recorder, 
     monkeypatch.setattr(_api.random, "uniform", lambda low, high: 0.1)
     digicert_sim.add_faults([{"order": 25252, "kind": "delay:1.5", "times": 2}])
     run = recorder(digicert_sim.base_url, digicert_sim.api_key, retries=3, max_retry_wait=1.0, timeout=0.6)
-    assert run.client.fetch_codes(25252) == support.TYPED_ORDER_25252
+    assert run.client.fetch_codes(25252) == samples.TYPED_ORDER_25252
     assert run.sleep.delays == [0.1, 0.1]
 
 
@@ -557,7 +559,7 @@ def test_body_without_content_length_under_the_cap_is_read(recorder):
     body = json.dumps({"codes": support.documented_json_records()}).encode()
     headers = [("Content-Type", "application/json"), ("Content-Length", None)]
     with support.LoopbackServer(lambda handler: (200, headers, body)) as server:
-        assert recorder(server.base_url, "loopback-key-1234567890").client.fetch_codes(1) == support.TYPED_ORDER_25252
+        assert recorder(server.base_url, "loopback-key-1234567890").client.fetch_codes(1) == samples.TYPED_ORDER_25252
 
 
 def test_answer_that_breaks_off_while_reading(recorder):
@@ -699,7 +701,7 @@ def test_redact_replaces_the_key_anywhere(recorder):
 def test_client_as_context_manager_closes_its_session(digicert_sim):
     settings = support.settings_for(digicert_sim.base_url, digicert_sim.api_key)
     with DigiCertClient(settings) as client:
-        assert client.fetch_codes(25256) == support.TYPED_ORDER_25256
+        assert client.fetch_codes(25256) == samples.TYPED_ORDER_25256
         adapter = client.session.get_adapter(digicert_sim.base_url)
         assert adapter.poolmanager.pools
     assert not adapter.poolmanager.pools
@@ -741,4 +743,4 @@ def test_streamed_csv_of_multiline_non_ascii_cells_across_chunk_boundaries(digic
     assert {code["cert_organization"] for code in streamed} == {awkward}
     # The CSV carries DigiCert's 21 fields; the JSON also has the extra "note", which the CSV cannot hold.
     from_json = client.fetch_codes(4242)
-    assert streamed == [{name: code[name] for name in support.FIELDS_IN_DOCUMENTED_ORDER} for code in from_json]
+    assert streamed == [{name: code[name] for name in samples.FIELDS} for code in from_json]

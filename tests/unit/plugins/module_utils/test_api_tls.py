@@ -10,6 +10,8 @@ import certops_unit_support as support
 import pytest
 from ansible_collections.certops.digicert.plugins.module_utils._api import DigiCertAPIError, DigiCertClient
 
+from tests import documented_samples as samples
+
 x509 = pytest.importorskip("cryptography.x509")
 from cryptography.hazmat.primitives import hashes, serialization  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric import ec  # noqa: E402
@@ -151,8 +153,8 @@ def test_ca_path_makes_the_certificate_trusted(tls_sim):
     process, pki = tls_sim
     api, _sleep = client(process, validate_certs=True, ca_path=pki["ca"])
     with api:
-        assert api.fetch_codes(25252) == support.TYPED_ORDER_25252
-        assert list(api.iter_codes_csv(25256)) == support.TYPED_ORDER_25256
+        assert api.fetch_codes(25252) == samples.TYPED_ORDER_25252
+        assert list(api.iter_codes_csv(25256)) == samples.TYPED_ORDER_25256
 
 
 @pytest.mark.usefixtures("no_ca_bundle_variables")
@@ -160,7 +162,7 @@ def test_validate_certs_false_accepts_the_certificate(tls_sim):
     process, _pki = tls_sim
     api, _sleep = client(process, validate_certs=False)
     with api, pytest.warns(Warning, match="Unverified HTTPS request"):
-        assert api.fetch_codes(25256) == support.TYPED_ORDER_25256
+        assert api.fetch_codes(25256) == samples.TYPED_ORDER_25256
 
 
 @pytest.mark.usefixtures("no_ca_bundle_variables")
@@ -189,7 +191,7 @@ def test_ca_path_wins_over_requests_ca_bundle(tls_sim):
     process, pki = tls_sim
     api, _sleep = client(process, validate_certs=True, ca_path=pki["ca"])
     with api:
-        assert api.fetch_codes(25252) == support.TYPED_ORDER_25252
+        assert api.fetch_codes(25252) == samples.TYPED_ORDER_25252
 
 
 @pytest.mark.usefixtures("system_ca_bundle_variable")
@@ -198,4 +200,4 @@ def test_validate_certs_false_wins_over_requests_ca_bundle(tls_sim):
     process, _pki = tls_sim
     api, _sleep = client(process, validate_certs=False)
     with api:
-        assert api.fetch_codes(25252) == support.TYPED_ORDER_25252
+        assert api.fetch_codes(25252) == samples.TYPED_ORDER_25252

@@ -14,6 +14,8 @@ import pytest
 from ansible_collections.certops.digicert.plugins.module_utils import _cache
 from ansible_collections.certops.digicert.plugins.module_utils._cache import CacheError, CodesCache, current_run_id
 
+from tests import documented_samples as samples
+
 URL = "http://127.0.0.1:9/services/v2"
 KEY = "cache-test-key-5f0c2a9e1b7d4c3a"
 RUN = "run-1"
@@ -22,7 +24,7 @@ RUN = "run-1"
 class CountingFetch:
     def __init__(self, codes_by_order=None) -> None:
         self.calls: list[int] = []
-        self.codes_by_order = codes_by_order or {25252: support.TYPED_ORDER_25252, 25256: support.TYPED_ORDER_25256}
+        self.codes_by_order = codes_by_order or {25252: samples.TYPED_ORDER_25252, 25256: samples.TYPED_ORDER_25256}
 
     def __call__(self, order_id: int) -> list[dict]:
         self.calls.append(order_id)
@@ -44,9 +46,9 @@ def test_one_fetch_for_many_calls(tmp_path):
     cache = make_cache(tmp_path / "cache")
     results = [cache.get_or_fetch(25252, fetch) for _call in range(5)]
     assert fetch.calls == [25252]
-    assert results == [support.TYPED_ORDER_25252] * 5
+    assert results == [samples.TYPED_ORDER_25252] * 5
     # Another instance in the same run (another fork, another task) reads the same entry.
-    assert make_cache(tmp_path / "cache").get_or_fetch(25252, fetch) == support.TYPED_ORDER_25252
+    assert make_cache(tmp_path / "cache").get_or_fetch(25252, fetch) == samples.TYPED_ORDER_25252
     assert fetch.calls == [25252]
 
 
@@ -64,9 +66,9 @@ def test_all_misses_are_fetched_in_one_call_and_hits_are_not_fetched(tmp_path):
     results = cache.get_or_fetch_many([25252, 25256, 25252], fetch_many)
     assert batches == [[25252]]
     assert single.calls == [25256, 25252]
-    assert results == [support.TYPED_ORDER_25252, support.TYPED_ORDER_25256, support.TYPED_ORDER_25252]
+    assert results == [samples.TYPED_ORDER_25252, samples.TYPED_ORDER_25256, samples.TYPED_ORDER_25252]
     # Everything is cached now: no batch at all.
-    assert cache.get_or_fetch_many([25256, 25252], fetch_many) == [support.TYPED_ORDER_25256, support.TYPED_ORDER_25252]
+    assert cache.get_or_fetch_many([25256, 25252], fetch_many) == [samples.TYPED_ORDER_25256, samples.TYPED_ORDER_25252]
     assert batches == [[25252]]
 
 
@@ -74,7 +76,7 @@ def test_cached_records_keep_their_types(tmp_path):
     cache = make_cache(tmp_path)
     cache.get_or_fetch(25252, CountingFetch())
     again = cache.get_or_fetch(25252, CountingFetch())
-    assert again == support.TYPED_ORDER_25252
+    assert again == samples.TYPED_ORDER_25252
     assert support.is_plain_int(again[0]["certificate_order_id"])
     assert again[0]["order_valid_from"] is None
 
@@ -98,9 +100,9 @@ def test_separate_entries_per_key_url_and_run(tmp_path, other):
 def test_separate_entries_per_order(tmp_path):
     fetch = CountingFetch()
     cache = make_cache(tmp_path)
-    assert cache.get_or_fetch(25252, fetch) == support.TYPED_ORDER_25252
-    assert cache.get_or_fetch(25256, fetch) == support.TYPED_ORDER_25256
-    assert cache.get_or_fetch(25252, fetch) == support.TYPED_ORDER_25252
+    assert cache.get_or_fetch(25252, fetch) == samples.TYPED_ORDER_25252
+    assert cache.get_or_fetch(25256, fetch) == samples.TYPED_ORDER_25256
+    assert cache.get_or_fetch(25252, fetch) == samples.TYPED_ORDER_25252
     assert fetch.calls == [25252, 25256]
 
 
@@ -145,7 +147,7 @@ def test_file_names_hide_key_and_order(tmp_path):
     entry = next(name for name in names if name.endswith(".json"))
     text = (tmp_path / entry).read_text()
     assert KEY not in text
-    assert json.loads(text) == {"codes": support.TYPED_ORDER_25252}
+    assert json.loads(text) == {"codes": samples.TYPED_ORDER_25252}
 
 
 def test_expired_entry_is_fetched_again(tmp_path):
@@ -155,7 +157,7 @@ def test_expired_entry_is_fetched_again(tmp_path):
     entry = next(tmp_path.glob("codes-*.json"))
     past = time.time() - 31
     os.utime(entry, (past, past))
-    assert cache.get_or_fetch(25252, fetch) == support.TYPED_ORDER_25252
+    assert cache.get_or_fetch(25252, fetch) == samples.TYPED_ORDER_25252
     assert fetch.calls == [25252, 25252]
     # The fresh copy is used again.
     cache.get_or_fetch(25252, fetch)
@@ -168,7 +170,7 @@ def test_unreadable_entry_is_fetched_again(tmp_path, content):
     cache = make_cache(tmp_path)
     cache.get_or_fetch(25252, fetch)
     next(tmp_path.glob("codes-*.json")).write_text(content)
-    assert cache.get_or_fetch(25252, fetch) == support.TYPED_ORDER_25252
+    assert cache.get_or_fetch(25252, fetch) == samples.TYPED_ORDER_25252
     assert fetch.calls == [25252, 25252]
 
 
@@ -182,7 +184,7 @@ def test_a_failed_fetch_stores_nothing_and_releases_the_lock(tmp_path):
         cache.get_or_fetch(25252, failing)
     assert list(tmp_path.glob("codes-*.json")) == []
     fetch = CountingFetch()
-    assert cache.get_or_fetch(25252, fetch) == support.TYPED_ORDER_25252
+    assert cache.get_or_fetch(25252, fetch) == samples.TYPED_ORDER_25252
     assert fetch.calls == [25252]
 
 
@@ -287,7 +289,7 @@ def _worker(directory, calls, start, results, index):
         with calls.get_lock():
             calls.value += 1
         time.sleep(0.3)
-        return [dict(code) for code in support.TYPED_ORDER_25256]
+        return [dict(code) for code in samples.TYPED_ORDER_25256]
 
     start.wait(10)
     # run_id left to the cache: every worker must find the same run as its parent.
@@ -312,7 +314,7 @@ def test_concurrent_processes_fetch_once(tmp_path):
     assert [worker.exitcode for worker in workers] == [0] * 8
     assert calls.value == 1
     assert sorted(index for index, _codes in collected) == list(range(8))
-    assert all(codes == support.TYPED_ORDER_25256 for _index, codes in collected)
+    assert all(codes == samples.TYPED_ORDER_25256 for _index, codes in collected)
 
 
 def _report_run_id(queue):

@@ -9,6 +9,8 @@ import pytest
 from ansible_collections.certops.digicert.plugins.module_utils._csv_report import CodesCsvWriter
 from ansible_collections.certops.digicert.plugins.module_utils._records import codes_from_json
 
+from tests import documented_samples as samples
+
 
 def render(codes, **options) -> str:
     stream = io.StringIO(newline="")
@@ -19,11 +21,11 @@ def render(codes, **options) -> str:
 
 def test_documented_sample_exact_bytes():
     codes = codes_from_json(support.documented_json_text())
-    assert render(codes).encode("utf-8") == support.REPORT_OF_25252.encode("utf-8")
+    assert render(codes).encode("utf-8") == samples.REPORT_25252.encode("utf-8")
 
 
 def test_header_only_when_there_are_no_codes():
-    assert render([]) == support.CSV_HEADER + "\r\n"
+    assert render([]) == samples.CSV_HEADER + "\r\n"
 
 
 def test_rows_written_is_counted_and_write_returns_the_code():
@@ -37,7 +39,7 @@ def test_rows_written_is_counted_and_write_returns_the_code():
 
 
 def test_custom_columns_in_the_order_given_with_a_missing_column():
-    codes = [dict(support.TYPED_49170)]
+    codes = [dict(samples.TYPED_49170)]
     text = render(codes, columns=["value", "id", "redeemed_by", "order_valid_from"])
     assert text == "value,id,redeemed_by,order_valid_from\r\nZVB3LWIH3H3U53AOZU5QZ4W4TUTRPPCS,49170,,\r\n"
 

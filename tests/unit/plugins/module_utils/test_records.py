@@ -1,7 +1,7 @@
 """Unit tests of plugins/module_utils/_records.py.
 
 Inputs are DigiCert's documented samples (fixtures/) and hand-made records; every expected value is written
-out by hand in this file or in certops_unit_support.
+out by hand in this file or in tests/documented_samples.py.
 """
 
 from __future__ import annotations
@@ -27,6 +27,8 @@ from ansible_collections.certops.digicert.plugins.module_utils._records import (
     restore_formula,
 )
 
+from tests import documented_samples as samples
+
 
 def csv_records(text: str, restore: bool = False) -> list[dict]:
     return list(iter_codes_from_csv(io.StringIO(text, newline=""), restore_formulas=restore))
@@ -42,20 +44,33 @@ def test_fixtures_are_the_samples_of_digicerts_page():
     assert support.documented_csv_text().rstrip("\n") in page
 
 
+def test_hand_typed_samples_are_the_fixtures():
+    """tests/documented_samples.py, typed by hand, says what the page's samples in fixtures/ say."""
+    records = support.documented_json_records()
+    assert records == [samples.JSON_SAMPLE_49170]
+    assert list(records[0]) == samples.FIELDS
+    assert support.documented_csv_text().splitlines() == [
+        samples.CSV_HEADER,
+        samples.CSV_SAMPLE_ROW_49170,
+        samples.CSV_SAMPLE_ROW_49178,
+        samples.CSV_SAMPLE_ROW_49179,
+    ]
+
+
 def test_code_fields_are_the_documented_csv_header():
     header = support.documented_csv_text().splitlines()[0].split(",")
-    assert list(CODE_FIELDS) == header == support.FIELDS_IN_DOCUMENTED_ORDER
+    assert list(CODE_FIELDS) == header == samples.FIELDS
 
 
 def test_normalize_code_types_the_documented_json_sample():
     record = support.documented_json_records()[0]
     normalized = normalize_code(record)
-    assert normalized == support.TYPED_49170
+    assert normalized == samples.TYPED_49170
     # Exact types, not just equal values: "1" == 1 is False anyway, but bool/int and str/None are checked too.
     for field, value in normalized.items():
-        expected = support.TYPED_49170[field]
+        expected = samples.TYPED_49170[field]
         assert type(value) is type(expected), field
-    assert list(normalized) == support.FIELDS_IN_DOCUMENTED_ORDER
+    assert list(normalized) == samples.FIELDS
 
 
 def test_normalize_code_works_in_place_and_returns_the_record():
@@ -71,31 +86,31 @@ def test_normalize_code_works_in_place_and_returns_the_record():
 def test_codes_from_json_of_the_documented_sample(body_type):
     text = support.documented_json_text()
     body = text if body_type is str else text.encode("utf-8")
-    assert codes_from_json(body) == support.TYPED_ORDER_25252
+    assert codes_from_json(body) == samples.TYPED_ORDER_25252
 
 
 def test_codes_from_json_accepts_a_byte_order_mark_in_bytes():
     body = b"\xef\xbb\xbf" + support.documented_json_text().encode("utf-8")
-    assert codes_from_json(body) == support.TYPED_ORDER_25252
+    assert codes_from_json(body) == samples.TYPED_ORDER_25252
 
 
 def test_json_and_csv_of_order_25252_normalize_to_the_same_records():
     # The CSV row of 25252 from the page, with the page's value slip put right (the JSON value is the real one).
     lines = support.documented_csv_lines_for(25252)
-    assert support.CSV_VALUE_49170 in lines[1]
-    lines[1] = lines[1].replace(support.CSV_VALUE_49170, support.JSON_VALUE_49170)
+    assert samples.CSV_VALUE_49170 in lines[1]
+    lines[1] = lines[1].replace(samples.CSV_VALUE_49170, samples.JSON_VALUE_49170)
     from_csv = list(iter_codes_from_csv(lines))
     from_json = codes_from_json(support.documented_json_text())
-    assert from_csv == from_json == support.TYPED_ORDER_25252
-    assert list(from_csv[0]) == list(from_json[0]) == support.FIELDS_IN_DOCUMENTED_ORDER
+    assert from_csv == from_json == samples.TYPED_ORDER_25252
+    assert list(from_csv[0]) == list(from_json[0]) == samples.FIELDS
 
 
 def test_the_documented_csv_sample_reads_as_typed_records():
     records = csv_records(support.documented_csv_text())
     assert [r["id"] for r in records] == [49170, 49178, 49179]
     # The reader reports what the CSV says; it does not "correct" the documentation's slip.
-    assert records[0] == dict(support.TYPED_49170, value=support.CSV_VALUE_49170)
-    assert records[1:] == support.TYPED_ORDER_25256
+    assert records[0] == dict(samples.TYPED_49170, value=samples.CSV_VALUE_49170)
+    assert records[1:] == samples.TYPED_ORDER_25256
 
 
 def test_csv_with_a_byte_order_mark_reads_like_without():
@@ -107,7 +122,7 @@ def test_csv_with_a_byte_order_mark_reads_like_without():
 
 def test_csv_reader_takes_any_iterable_of_lines():
     lines = support.documented_csv_lines_for(25256)
-    assert list(iter_codes_from_csv(iter(lines))) == support.TYPED_ORDER_25256
+    assert list(iter_codes_from_csv(iter(lines))) == samples.TYPED_ORDER_25256
 
 
 def test_csv_header_names_are_trimmed_and_blank_lines_skipped():

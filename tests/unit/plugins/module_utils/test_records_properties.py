@@ -10,7 +10,6 @@ import io
 import json
 import string
 
-import certops_unit_support as support
 from ansible_collections.certops.digicert.plugins.module_utils._csv_report import CodesCsvWriter
 from ansible_collections.certops.digicert.plugins.module_utils._records import (
     RecordError,
@@ -22,6 +21,8 @@ from ansible_collections.certops.digicert.plugins.module_utils._records import (
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests import documented_samples as samples
+
 # Deterministic wherever it runs: a fixed sequence of examples and no example database.
 PROPERTY_SETTINGS = settings(
     max_examples=200,
@@ -32,7 +33,7 @@ PROPERTY_SETTINGS = settings(
 )
 
 TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
-TEXT_FIELDS = [name for name in support.FIELDS_IN_DOCUMENTED_ORDER if name not in support.INTEGER_FIELDS]
+TEXT_FIELDS = [name for name in samples.FIELDS if name not in samples.INTEGER_FIELDS]
 
 awkward_characters = st.sampled_from(list(",\"'\r\n \t=+-@;|\\ÄøÆ漢😀\u00a0\u2028\x0b\x1f"))
 text_values = st.one_of(
@@ -61,10 +62,7 @@ integer_values = st.one_of(
 
 @st.composite
 def digicert_records(draw):
-    return {
-        name: draw(integer_values if name in support.INTEGER_FIELDS else text_values)
-        for name in support.FIELDS_IN_DOCUMENTED_ORDER
-    }
+    return {name: draw(integer_values if name in samples.INTEGER_FIELDS else text_values) for name in samples.FIELDS}
 
 
 def expected_normalized(record: dict) -> dict:
@@ -73,7 +71,7 @@ def expected_normalized(record: dict) -> dict:
     for name, value in record.items():
         if isinstance(value, str) and value.strip() == "":
             result[name] = None
-        elif name in support.INTEGER_FIELDS and isinstance(value, str):
+        elif name in samples.INTEGER_FIELDS and isinstance(value, str):
             result[name] = int(value.strip())
         else:
             result[name] = value

@@ -10,6 +10,8 @@ import certops_unit_support as support
 import pytest
 from ansible_collections.certops.digicert.plugins.modules.digicert_voucher_codes import main
 
+from tests import documented_samples as samples
+
 # The data set of tests/simulator/README.md: order 25260 holds codes 49250-49255, 4 Basic OV then 2 Secure Site
 # Pro EV SSL, all active; order 25261 holds 49260-49263 with awkward organization names.
 ORDER_25260_IDS = [49250, 49251, 49252, 49253, 49254, 49255]
@@ -34,7 +36,7 @@ def read_bytes(path) -> bytes:
 def test_codes_of_one_order(run, digicert_sim):
     result = run(voucher_order_id=25252)
     assert result["changed"] is False
-    assert result["codes"] == support.TYPED_ORDER_25252
+    assert result["codes"] == samples.TYPED_ORDER_25252
     assert result["count"] == 1
     assert result["voucher_order_ids"] == [25252]
     assert result["summary"] == {"total": 1, "by_status": {"used": 1}, "by_product": {"Basic OV": 1}}
@@ -45,7 +47,7 @@ def test_codes_of_one_order(run, digicert_sim):
 def test_several_orders_in_the_order_given_without_repeats(run, digicert_sim):
     result = run(voucher_order_id=[25256, "25252", " 25256 "])
     assert result["voucher_order_ids"] == [25256, 25252]
-    assert result["codes"] == support.TYPED_ORDER_25256 + support.TYPED_ORDER_25252
+    assert result["codes"] == samples.TYPED_ORDER_25256 + samples.TYPED_ORDER_25252
     assert digicert_sim.stats()["requests"] == 2
 
 
@@ -105,7 +107,7 @@ def test_dest_report_changed_then_idempotent(run, tmp_path):
     first = run(voucher_order_id=25252, dest=dest)
     assert first["changed"] is True
     assert first["dest"] == dest
-    assert read_bytes(dest) == support.REPORT_OF_25252.encode("utf-8")
+    assert read_bytes(dest) == samples.REPORT_25252.encode("utf-8")
     assert stat.S_IMODE(os.stat(dest).st_mode) == 0o600
     inode = os.stat(dest).st_ino
     second = run(voucher_order_id=25252, dest=dest)
@@ -127,7 +129,7 @@ def test_check_mode_reports_without_writing(run, tmp_path):
     dest = str(tmp_path / "codes.csv")
     result = run(voucher_order_id=25252, dest=dest, _ansible_check_mode=True)
     assert result["changed"] is True
-    assert result["codes"] == support.TYPED_ORDER_25252
+    assert result["codes"] == samples.TYPED_ORDER_25252
     assert os.listdir(tmp_path) == []
     run(voucher_order_id=25252, dest=dest)
     assert run(voucher_order_id=25252, dest=dest, _ansible_check_mode=True)["changed"] is False
@@ -140,7 +142,7 @@ def test_diff_of_a_new_report(run, tmp_path):
         "before_header": dest,
         "after_header": dest,
         "before": "",
-        "after": support.REPORT_OF_25252,
+        "after": samples.REPORT_25252,
     }
 
 
@@ -149,9 +151,9 @@ def test_diff_in_check_mode_shows_the_change(run, tmp_path):
     run(voucher_order_id=25252, dest=dest)
     result = run(voucher_order_id=25256, dest=dest, _ansible_diff=True, _ansible_check_mode=True)
     assert result["changed"] is True
-    assert result["diff"]["before"] == support.REPORT_OF_25252
+    assert result["diff"]["before"] == samples.REPORT_25252
     assert "49178" in result["diff"]["after"] and "49170" not in result["diff"]["after"]
-    assert read_bytes(dest) == support.REPORT_OF_25252.encode("utf-8")
+    assert read_bytes(dest) == samples.REPORT_25252.encode("utf-8")
 
 
 @pytest.mark.parametrize(
@@ -278,7 +280,7 @@ def test_key_and_url_from_the_environment(digicert_sim, capsys, monkeypatch):
     monkeypatch.setenv("DIGICERT_API_KEY", digicert_sim.api_key)
     monkeypatch.setenv("DIGICERT_API_URL", digicert_sim.base_url + "/")
     result = support.run_module(main, {"voucher_order_id": [25252]}, capsys)
-    assert result["codes"] == support.TYPED_ORDER_25252
+    assert result["codes"] == samples.TYPED_ORDER_25252
     assert digicert_sim.api_key not in result["_stdout"]
 
 
@@ -347,7 +349,7 @@ def test_deeply_nested_answer_fails_cleanly(run):
 def test_voucher_orders_by_filters_in_listing_order(run):
     result = run(voucher_orders={"codes_status": "used"})
     assert result["voucher_order_ids"] == [25256, 25252]
-    assert result["codes"] == support.TYPED_ORDER_25256 + support.TYPED_ORDER_25252
+    assert result["codes"] == samples.TYPED_ORDER_25256 + samples.TYPED_ORDER_25252
 
 
 def test_voucher_orders_with_code_filters(run):
