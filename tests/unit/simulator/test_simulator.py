@@ -1,7 +1,8 @@
 """Tests of the DigiCert simulator itself (tests/simulator/).
 
 Expected values are written by hand: the code records and CSV rows are copied from DigiCert's page
-"List codes for voucher order"; the order listing expectations follow the simulator's documented data set.
+"List codes for voucher order" (in tests/documented_samples.py); the order listing expectations follow the
+simulator's documented data set.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from pathlib import Path
 
 import pytest
 
+from tests import documented_samples as samples
+
 SIM_DIR = Path(__file__).resolve().parents[2] / "simulator"
 _spec = importlib.util.spec_from_file_location("digicert_simulator_control", SIM_DIR / "control.py")
 control = importlib.util.module_from_spec(_spec)
@@ -33,78 +36,9 @@ _spec.loader.exec_module(control)
 KEY = "sim-key-0123456789abcdef"
 API = "/services/v2"
 
-# ---- DigiCert's documentation, copied by hand -----------------------------------------------------------------
+# ---- DigiCert's documentation (values copied by hand into tests/documented_samples.py) --------------------------
 
-DOC_FIELDS = [
-    "id",
-    "value",
-    "product_name",
-    "no_of_fqdns",
-    "no_of_wildcards",
-    "shipping_method",
-    "validity_years",
-    "validity_days",
-    "status",
-    "created_date",
-    "voucher_order_id",
-    "cert_request_date",
-    "cert_validity_start_date",
-    "cert_validity_end_date",
-    "cert_organization",
-    "cert_common_name",
-    "certificate_order_id",
-    "voucher_validity_end_date",
-    "order_valid_from",
-    "order_valid_till",
-    "server_licenses",
-]
-
-DOC_JSON_SAMPLE = {
-    "codes": [
-        {
-            "id": 49170,
-            "value": "ZVB3LWIH3H3U53AOZU5QZ4W4TUTRPPCS",
-            "product_name": "Basic OV",
-            "no_of_fqdns": 5,
-            "no_of_wildcards": 0,
-            "shipping_method": "N/A",
-            "validity_years": 3,
-            "validity_days": 0,
-            "status": "used",
-            "created_date": "2022-03-03 13:31:03",
-            "voucher_order_id": 25252,
-            "cert_request_date": "2022-03-03 13:41:41",
-            "cert_validity_start_date": " ",
-            "cert_validity_end_date": " ",
-            "cert_organization": "Example Inc.",
-            "cert_common_name": "example.com",
-            "certificate_order_id": "204928159",
-            "voucher_validity_end_date": "2023-03-03",
-            "order_valid_from": " ",
-            "order_valid_till": " ",
-            "server_licenses": "1",
-        }
-    ]
-}
-
-DOC_CSV_HEADER = (
-    "id,value,product_name,no_of_fqdns,no_of_wildcards,shipping_method,validity_years,validity_days,status,"
-    "created_date,voucher_order_id,cert_request_date,cert_validity_start_date,cert_validity_end_date,"
-    "cert_organization,cert_common_name,certificate_order_id,voucher_validity_end_date,order_valid_from,"
-    "order_valid_till,server_licenses"
-)
-DOC_CSV_49170 = (
-    '49170,ZVB3EWIHDH3U63AOZU5QZ4W4TUTRPPCS,"Basic OV",5,0,N/A,3,0,used,"2022-03-03 13:31:03",25252,'
-    '"2022-03-03 13:41:41"," "," ","Example Inc.",example.com,204928159,2023-03-03," "," ",1'
-)
-DOC_CSV_49178 = (
-    '49178,ZGGRW6GCJIWCR2XHAU4M6TNNBAURHLJM,"Basic OV",5,0,N/A,3,0,used,"2022-03-03 14:43:28",25256,'
-    '"2022-03-04 10:48:47"," "," ","Example Inc.",example.com,204928160,2023-03-03," "," ",1'
-)
-DOC_CSV_49179 = (
-    '49179,4U6P5PVRG6HMOWYNGRD3HBM6QUSJRDH5,"Secure Site Pro EV SSL",2,0,N/A,3,0,used,"2022-03-03 14:43:28",25256,'
-    '"2022-03-04 10:49:38"," "," ","Example Corp.",example.com,204928161,2023-03-03," "," ",1'
-)
+DOC_JSON_SAMPLE = {"codes": [samples.JSON_SAMPLE_49170]}
 
 INVALID_KEY_BODY = {
     "errors": [
@@ -199,7 +133,7 @@ def test_json_download_is_the_documented_sample(fresh):
     assert answer.headers["Content-Type"] == "application/json"
     assert answer.json() == DOC_JSON_SAMPLE
     record = answer.json()["codes"][0]
-    assert list(record) == DOC_FIELDS
+    assert list(record) == samples.FIELDS
     # The documentation's type drift is part of the sample and must survive.
     assert isinstance(record["certificate_order_id"], str)
     assert isinstance(record["server_licenses"], str)
@@ -211,14 +145,16 @@ def test_csv_download_of_25256_is_the_documented_rows(fresh):
     answer = call(fresh, "/voucher/25256/download", accept="text/csv")
     assert answer.status == 200
     assert answer.headers["Content-Type"] == "text/csv"
-    assert answer.body == (DOC_CSV_HEADER + "\n" + DOC_CSV_49178 + "\n" + DOC_CSV_49179 + "\n").encode("ascii")
+    assert answer.body == (
+        samples.CSV_HEADER + "\n" + samples.CSV_SAMPLE_ROW_49178 + "\n" + samples.CSV_SAMPLE_ROW_49179 + "\n"
+    ).encode("ascii")
 
 
 def test_csv_of_25252_keeps_the_json_code_value(fresh):
     answer = call(fresh, "/voucher/25252/download", accept="text/csv")
     # The documentation's CSV sample spells the value differently from its JSON sample; the JSON one is served.
-    expected_row = DOC_CSV_49170.replace("ZVB3EWIHDH3U63AOZU5QZ4W4TUTRPPCS", "ZVB3LWIH3H3U53AOZU5QZ4W4TUTRPPCS")
-    assert answer.body == (DOC_CSV_HEADER + "\n" + expected_row + "\n").encode("ascii")
+    expected_row = samples.CSV_SAMPLE_ROW_49170.replace(samples.CSV_VALUE_49170, samples.JSON_VALUE_49170)
+    assert answer.body == (samples.CSV_HEADER + "\n" + expected_row + "\n").encode("ascii")
 
 
 def test_accept_header_containing_text_csv_selects_csv(fresh):
@@ -246,7 +182,7 @@ def test_unused_order_25260(fresh):
     assert all(CODE_VALUE.fullmatch(c["value"]) for c in codes)
     assert len({c["value"] for c in codes}) == 6
     for code in codes:
-        assert list(code) == DOC_FIELDS
+        assert list(code) == samples.FIELDS
         assert code["voucher_order_id"] == 25260
         assert code["certificate_order_id"] == " "
         for field in ("cert_request_date", "cert_validity_start_date", "cert_validity_end_date", "cert_common_name"):
@@ -257,7 +193,7 @@ def test_unused_order_25260(fresh):
 def test_special_characters_in_25261_csv(fresh):
     answer = call(fresh, "/voucher/25261/download", accept="text/csv")
     lines = answer.body.decode("utf-8").split("\n")
-    assert lines[0] == DOC_CSV_HEADER
+    assert lines[0] == samples.CSV_HEADER
     assert lines[-1] == ""
     assert len(lines) == 6
     assert ',"Müller & Søn, ""Ærø""",shop.example.com,' in lines[1]
@@ -505,7 +441,7 @@ def test_fault_huge_streams_a_valid_body(fresh):
     assert 2 * 1024 * 1024 - 1024 < len(answer.body) <= 2 * 1024 * 1024
     codes = answer.json()["codes"]
     assert len(codes) > 1000
-    assert all(list(code) == DOC_FIELDS for code in codes)
+    assert all(list(code) == samples.FIELDS for code in codes)
 
 
 def test_faults_match_order_count_and_forever(fresh):
@@ -696,7 +632,7 @@ def test_set_order_serves_records_as_given(fresh):
     assert listed[777]["codes_status"] == "partial"
     fresh.set_order(25252, [])
     assert call(fresh, "/voucher/25252/download").json() == {"codes": []}
-    assert call(fresh, "/voucher/25252/download", accept="text/csv").body == (DOC_CSV_HEADER + "\n").encode()
+    assert call(fresh, "/voucher/25252/download", accept="text/csv").body == (samples.CSV_HEADER + "\n").encode()
     fresh.reset(orders=True)
     assert call(fresh, "/voucher/777/download").status == 404
     assert call(fresh, "/voucher/25252/download").json() == DOC_JSON_SAMPLE
