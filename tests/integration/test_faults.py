@@ -15,39 +15,7 @@ import stat
 
 import pytest
 
-# DigiCert's JSON sample record, exactly as documented (strings where DigiCert sends strings), used to give
-# made-up order ids real content.
-DOCUMENTED_RECORD = {
-    "id": 49170,
-    "value": "ZVB3LWIH3H3U53AOZU5QZ4W4TUTRPPCS",
-    "product_name": "Basic OV",
-    "no_of_fqdns": 5,
-    "no_of_wildcards": 0,
-    "shipping_method": "N/A",
-    "validity_years": 3,
-    "validity_days": 0,
-    "status": "used",
-    "created_date": "2022-03-03 13:31:03",
-    "voucher_order_id": 25252,
-    "cert_request_date": "2022-03-03 13:41:41",
-    "cert_validity_start_date": " ",
-    "cert_validity_end_date": " ",
-    "cert_organization": "Example Inc.",
-    "cert_common_name": "example.com",
-    "certificate_order_id": "204928159",
-    "voucher_validity_end_date": "2023-03-03",
-    "order_valid_from": " ",
-    "order_valid_till": " ",
-    "server_licenses": "1",
-}
-REPORT_25252 = (
-    "id,value,product_name,no_of_fqdns,no_of_wildcards,shipping_method,validity_years,validity_days,status,"
-    "created_date,voucher_order_id,cert_request_date,cert_validity_start_date,cert_validity_end_date,"
-    "cert_organization,cert_common_name,certificate_order_id,voucher_validity_end_date,order_valid_from,"
-    "order_valid_till,server_licenses\r\n"
-    "49170,ZVB3LWIH3H3U53AOZU5QZ4W4TUTRPPCS,Basic OV,5,0,N/A,3,0,used,2022-03-03 13:31:03,25252,"
-    "2022-03-03 13:41:41,,,Example Inc.,example.com,204928159,2023-03-03,,,1\r\n"
-)
+from tests import documented_samples as samples
 
 
 def path_of(order_id):
@@ -55,7 +23,8 @@ def path_of(order_id):
 
 
 def add_order(sim, order_id, record_id):
-    sim.set_order(order_id, [dict(DOCUMENTED_RECORD, id=record_id, voucher_order_id=order_id)])
+    """Give a made-up order real content: DigiCert's JSON sample record, exactly as documented, as RECORD_ID."""
+    sim.set_order(order_id, [dict(samples.JSON_SAMPLE_49170, id=record_id, voucher_order_id=order_id)])
 
 
 def attempts(result):
@@ -156,7 +125,7 @@ def test_faults_that_fail_the_task(play, sim, tmp_path):
     out = tmp_path / "out"
     out.mkdir()
     report = out / "report.csv"
-    report.write_bytes(REPORT_25252.encode("utf-8"))
+    report.write_bytes(samples.REPORT_25252.encode("utf-8"))
     report.chmod(0o600)
     before = report.stat()
 
@@ -205,7 +174,7 @@ def test_faults_that_fail_the_task(play, sim, tmp_path):
 
     # A failed run leaves the previous report exactly as it was, and no temporary file beside it.
     after = report.stat()
-    assert report.read_bytes() == REPORT_25252.encode("utf-8")
+    assert report.read_bytes() == samples.REPORT_25252.encode("utf-8")
     assert (after.st_ino, after.st_mtime_ns, stat.S_IMODE(after.st_mode)) == (before.st_ino, before.st_mtime_ns, 0o600)
     assert os.listdir(out) == ["report.csv"]
 

@@ -11,6 +11,8 @@ import re
 
 import pytest
 
+from tests import documented_samples as samples
+
 HOSTS = 60
 TASKS_READING = 2  # playbooks/lookup/fleet.yml reads `codes` in two tasks
 FORKS = 20
@@ -19,30 +21,6 @@ QUERY_VARS = "codes: \"{{ query('certops.digicert.digicert_voucher_codes', 25252
 LOOKUP_VARS = "codes: \"{{ lookup('certops.digicert.digicert_voucher_codes', 25252) }}\"\n"
 WRONG_KEY = "wrong-key-5d8c1e7a09b34f26"
 
-# DigiCert's JSON sample for order 25252, normalized (see test_module.py for the field-by-field reasoning).
-CODE_49170 = {
-    "id": 49170,
-    "value": "ZVB3LWIH3H3U53AOZU5QZ4W4TUTRPPCS",
-    "product_name": "Basic OV",
-    "no_of_fqdns": 5,
-    "no_of_wildcards": 0,
-    "shipping_method": "N/A",
-    "validity_years": 3,
-    "validity_days": 0,
-    "status": "used",
-    "created_date": "2022-03-03 13:31:03",
-    "voucher_order_id": 25252,
-    "cert_request_date": "2022-03-03 13:41:41",
-    "cert_validity_start_date": None,
-    "cert_validity_end_date": None,
-    "cert_organization": "Example Inc.",
-    "cert_common_name": "example.com",
-    "certificate_order_id": 204928159,
-    "voucher_validity_end_date": "2023-03-03",
-    "order_valid_from": None,
-    "order_valid_till": None,
-    "server_licenses": 1,
-}
 CODE_VALUE = re.compile(r"[A-Z2-7]{32}")
 
 
@@ -55,7 +33,7 @@ def assert_every_host_saw(run, hosts, expected):
 @pytest.mark.slow
 @pytest.mark.parametrize(
     ("group_vars", "expected"),
-    [(QUERY_VARS, [CODE_49170]), (LOOKUP_VARS, CODE_49170)],
+    [(QUERY_VARS, [samples.TYPED_49170]), (LOOKUP_VARS, samples.TYPED_49170)],
     ids=["query", "lookup"],
 )
 def test_fleet_makes_one_request_per_order(play, sim, fleet_inventory, file_tools, group_vars, expected):
@@ -97,7 +75,9 @@ def test_fleet_without_cache_asks_on_every_evaluation(play, sim, fleet_inventory
     inventory = fleet_inventory(hosts, group_vars)
     run = play.run("lookup/fleet.yml", inventory=inventory.path, forks=FORKS, **switch)
     assert run.rc == 0, run
-    assert_every_host_saw(run, inventory.hosts, [CODE_49170] if group_vars == QUERY_VARS else CODE_49170)
+    assert_every_host_saw(
+        run, inventory.hosts, [samples.TYPED_49170] if group_vars == QUERY_VARS else samples.TYPED_49170
+    )
     requests = sim.stats()["by_path"].get(DOWNLOAD_25252, 0)
     print(f"\nlookup without cache: {requests} requests for {hosts} hosts x {TASKS_READING} tasks (forks {FORKS})")
     # Measured with ansible-core 2.19: Ansible templates the variable once per host and task that reads it.
@@ -125,8 +105,8 @@ def test_options_and_return_shapes(play, sim):
     assert records[1]["cert_validity_start_date"] is None
     # Ansible's own lookup() conventions, as the lookup's notes describe them.
     assert run.ok("lookup joins strings")["msg"] == "ZGGRW6GCJIWCR2XHAU4M6TNNBAURHLJM,4U6P5PVRG6HMOWYNGRD3HBM6QUSJRDH5"
-    assert run.ok("lookup of one code")["msg"] == CODE_49170
-    assert run.ok("lookup wantlist")["msg"] == [CODE_49170]
+    assert run.ok("lookup of one code")["msg"] == samples.TYPED_49170
+    assert run.ok("lookup wantlist")["msg"] == [samples.TYPED_49170]
     assert run.ok("empty order")["msg"] == []
 
     assert "no_such_field" in run.failed("unknown field")["msg"]

@@ -1,9 +1,10 @@
 """certops.digicert.digicert_voucher_codes in real ansible-playbook runs against the DigiCert simulator.
 
-Expected records and CSV text are written out by hand from DigiCert's "List codes for voucher order" samples
-(orders 25252 and 25256) and from the simulator's documented data set (25260, 25261, 25270). Tests that matter
-for both execution paths run twice: in the controller's worker (the action plugin's shortcut for local
-connections) and as a real module through AnsiballZ (a renamed local connection, see conftest.py).
+Expected records and CSV text are written out by hand (tests/documented_samples.py) from DigiCert's "List codes
+for voucher order" samples (orders 25252 and 25256) and from the simulator's documented data set (25260, 25261,
+25270). Tests that matter for both execution paths run twice: in the controller's worker (the action plugin's
+shortcut for local connections) and as a real module through AnsiballZ (a renamed local connection, see
+conftest.py).
 """
 
 from __future__ import annotations
@@ -13,146 +14,7 @@ import stat
 
 import pytest
 
-# ---- expected values, by hand ---------------------------------------------------------------------------------
-
-FIELDS = [
-    "id",
-    "value",
-    "product_name",
-    "no_of_fqdns",
-    "no_of_wildcards",
-    "shipping_method",
-    "validity_years",
-    "validity_days",
-    "status",
-    "created_date",
-    "voucher_order_id",
-    "cert_request_date",
-    "cert_validity_start_date",
-    "cert_validity_end_date",
-    "cert_organization",
-    "cert_common_name",
-    "certificate_order_id",
-    "voucher_validity_end_date",
-    "order_valid_from",
-    "order_valid_till",
-    "server_licenses",
-]
-INTEGER_FIELDS = {
-    "id",
-    "no_of_fqdns",
-    "no_of_wildcards",
-    "validity_years",
-    "validity_days",
-    "voucher_order_id",
-    "certificate_order_id",
-    "server_licenses",
-}
-
-# DigiCert's JSON sample for order 25252: " " dates become null, "204928159" and "1" become integers.
-CODE_49170 = {
-    "id": 49170,
-    "value": "ZVB3LWIH3H3U53AOZU5QZ4W4TUTRPPCS",
-    "product_name": "Basic OV",
-    "no_of_fqdns": 5,
-    "no_of_wildcards": 0,
-    "shipping_method": "N/A",
-    "validity_years": 3,
-    "validity_days": 0,
-    "status": "used",
-    "created_date": "2022-03-03 13:31:03",
-    "voucher_order_id": 25252,
-    "cert_request_date": "2022-03-03 13:41:41",
-    "cert_validity_start_date": None,
-    "cert_validity_end_date": None,
-    "cert_organization": "Example Inc.",
-    "cert_common_name": "example.com",
-    "certificate_order_id": 204928159,
-    "voucher_validity_end_date": "2023-03-03",
-    "order_valid_from": None,
-    "order_valid_till": None,
-    "server_licenses": 1,
-}
-# DigiCert's CSV sample rows of order 25256.
-CODE_49178 = {
-    "id": 49178,
-    "value": "ZGGRW6GCJIWCR2XHAU4M6TNNBAURHLJM",
-    "product_name": "Basic OV",
-    "no_of_fqdns": 5,
-    "no_of_wildcards": 0,
-    "shipping_method": "N/A",
-    "validity_years": 3,
-    "validity_days": 0,
-    "status": "used",
-    "created_date": "2022-03-03 14:43:28",
-    "voucher_order_id": 25256,
-    "cert_request_date": "2022-03-04 10:48:47",
-    "cert_validity_start_date": None,
-    "cert_validity_end_date": None,
-    "cert_organization": "Example Inc.",
-    "cert_common_name": "example.com",
-    "certificate_order_id": 204928160,
-    "voucher_validity_end_date": "2023-03-03",
-    "order_valid_from": None,
-    "order_valid_till": None,
-    "server_licenses": 1,
-}
-CODE_49179 = {
-    "id": 49179,
-    "value": "4U6P5PVRG6HMOWYNGRD3HBM6QUSJRDH5",
-    "product_name": "Secure Site Pro EV SSL",
-    "no_of_fqdns": 2,
-    "no_of_wildcards": 0,
-    "shipping_method": "N/A",
-    "validity_years": 3,
-    "validity_days": 0,
-    "status": "used",
-    "created_date": "2022-03-03 14:43:28",
-    "voucher_order_id": 25256,
-    "cert_request_date": "2022-03-04 10:49:38",
-    "cert_validity_start_date": None,
-    "cert_validity_end_date": None,
-    "cert_organization": "Example Corp.",
-    "cert_common_name": "example.com",
-    "certificate_order_id": 204928161,
-    "voucher_validity_end_date": "2023-03-03",
-    "order_valid_from": None,
-    "order_valid_till": None,
-    "server_licenses": 1,
-}
-
-# The report for 25256, typed out from DigiCert's CSV sample: the 21 columns in DigiCert's order, CRLF line
-# ends, blank (" ") cells empty, and quotes only where RFC 4180 needs them (none here).
-HEADER = (
-    "id,value,product_name,no_of_fqdns,no_of_wildcards,shipping_method,validity_years,validity_days,status,"
-    "created_date,voucher_order_id,cert_request_date,cert_validity_start_date,cert_validity_end_date,"
-    "cert_organization,cert_common_name,certificate_order_id,voucher_validity_end_date,order_valid_from,"
-    "order_valid_till,server_licenses\r\n"
-)
-ROW_49178 = (
-    "49178,ZGGRW6GCJIWCR2XHAU4M6TNNBAURHLJM,Basic OV,5,0,N/A,3,0,used,2022-03-03 14:43:28,25256,"
-    "2022-03-04 10:48:47,,,Example Inc.,example.com,204928160,2023-03-03,,,1\r\n"
-)
-ROW_49179 = (
-    "49179,4U6P5PVRG6HMOWYNGRD3HBM6QUSJRDH5,Secure Site Pro EV SSL,2,0,N/A,3,0,used,2022-03-03 14:43:28,25256,"
-    "2022-03-04 10:49:38,,,Example Corp.,example.com,204928161,2023-03-03,,,1\r\n"
-)
-ROW_49170 = (
-    "49170,ZVB3LWIH3H3U53AOZU5QZ4W4TUTRPPCS,Basic OV,5,0,N/A,3,0,used,2022-03-03 13:31:03,25252,"
-    "2022-03-03 13:41:41,,,Example Inc.,example.com,204928159,2023-03-03,,,1\r\n"
-)
-REPORT_25256 = HEADER + ROW_49178 + ROW_49179
-REPORT_25252 = HEADER + ROW_49170
-# Two rows of the simulator's order 25261: a cell with a comma and quotes (quoted, quotes doubled) and cells a
-# spreadsheet would run as formulas (prefixed with a single quote by default).
-ROW_49260 = (
-    "49260,H4LQ7ZC2WN5XBK3RTV6MPJ2DGA4FYS3E,Basic OV,5,0,N/A,3,0,used,2026-07-15 11:02:09,25261,2026-07-16 08:30:00,"
-    '2026-07-16,2027-08-16,"Müller & Søn, ""Ærø""",shop.example.com,204930001,2029-06-02,2026-07-16,2029-07-16,1\r\n'
-)
-ROW_49261 = (
-    "49261,R2JX6TB4QZ7NVK5WMC3HPL2DGA7FYS6E,Basic OV,5,0,N/A,3,0,used,2026-07-15 11:02:09,25261,2026-07-17 14:05:51,"
-    ",,'=1+2,'-cmd.example.com,204930002,2029-06-02,,,1\r\n"
-)
+from tests import documented_samples as samples
 
 VIA = pytest.mark.parametrize("via_module", [False, True], ids=["in-process", "module"])
 LARGE_ORDER = 90001
@@ -163,8 +25,8 @@ def ids_of(result):
 
 
 def assert_typed(code):
-    assert list(code) == FIELDS or sorted(code) == sorted(FIELDS)
-    for name in INTEGER_FIELDS:
+    assert list(code) == samples.FIELDS or sorted(code) == sorted(samples.FIELDS)
+    for name in samples.INTEGER_FIELDS:
         # A plain int: bool is a subclass of int, and true/false are not numbers here.
         value = code[name]
         assert isinstance(value, int) and not isinstance(value, bool), f"{name} is {type(value).__name__}: {value!r}"
@@ -188,7 +50,7 @@ def test_documented_orders_filters_and_fields(play, sim, via_module):
     assert ("invocation" in one) is via_module
     if via_module:
         assert one["invocation"]["module_args"]["api_key"] == "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"
-    assert one["codes"] == [CODE_49170]
+    assert one["codes"] == [samples.TYPED_49170]
     assert_typed(one["codes"][0])
     assert one["count"] == 1
     assert one["voucher_order_ids"] == [25252]
@@ -197,7 +59,7 @@ def test_documented_orders_filters_and_fields(play, sim, via_module):
     assert "dest" not in one
 
     two = run.ok("seed 25256")
-    assert two["codes"] == [CODE_49178, CODE_49179]
+    assert two["codes"] == samples.TYPED_ORDER_25256
     for code in two["codes"]:
         assert_typed(code)
     assert two["summary"]["by_product"] == {"Basic OV": 1, "Secure Site Pro EV SSL": 1}
@@ -263,14 +125,16 @@ def test_report_content_mode_and_idempotence(play, sim, tmp_path, large_order):
     first = run.ok("first write")
     assert first["changed"] is True
     assert first["dest"] == str(report)
-    assert read_bytes(out / "exact.csv") == REPORT_25256.encode("utf-8")
+    assert read_bytes(out / "exact.csv") == samples.REPORT_25256.encode("utf-8")
     assert stat.S_IMODE(os.stat(out / "exact.csv").st_mode) == 0o600
     assert run.ok("second write")["changed"] is False
     assert run.ok("mode only")["changed"] is True
     assert run.ok("mode only again")["changed"] is False
     assert stat.S_IMODE(os.stat(out / "int-mode.csv").st_mode) == 0o604
     assert run.ok("content changes")["changed"] is True
-    assert read_bytes(report) == (HEADER + ROW_49178 + ROW_49179 + ROW_49170).encode("utf-8")
+    assert read_bytes(report) == samples.report_of(
+        samples.REPORT_ROW_49178, samples.REPORT_ROW_49179, samples.REPORT_ROW_49170
+    ).encode("utf-8")
     assert stat.S_IMODE(os.stat(report).st_mode) == 0o640
 
     # The streamed report (DigiCert's CSV in, row by row) is byte for byte the normal one (JSON in).
@@ -280,8 +144,10 @@ def test_report_content_mode_and_idempotence(play, sim, tmp_path, large_order):
     assert streamed["count"] == normal["count"] == 1 + 2 + 6 + 4 + len(large_order)
     normal_text = read_bytes(out / "normal.csv")
     assert read_bytes(out / "streamed.csv") == normal_text
-    assert normal_text.startswith((HEADER + ROW_49170 + ROW_49178 + ROW_49179).encode("utf-8"))
-    assert (ROW_49260 + ROW_49261).encode("utf-8") in normal_text
+    assert normal_text.startswith(
+        samples.report_of(samples.REPORT_ROW_49170, samples.REPORT_ROW_49178, samples.REPORT_ROW_49179).encode("utf-8")
+    )
+    assert samples.crlf_lines(samples.REPORT_ROW_49260, samples.REPORT_ROW_49261).encode("utf-8") in normal_text
     assert normal_text.count(b"\r\n") == 1 + normal["count"]
     for name in ("normal.csv", "streamed.csv", "streamed-filtered.csv", "normal-filtered.csv"):
         assert stat.S_IMODE(os.stat(out / name).st_mode) == 0o600, name
@@ -299,7 +165,7 @@ def test_check_mode_and_diff(play, sim, tmp_path):
     out = tmp_path / "out"
     out.mkdir()
     same = out / "same.csv"
-    same.write_bytes(REPORT_25256.encode("utf-8"))
+    same.write_bytes(samples.REPORT_25256.encode("utf-8"))
     same.chmod(0o600)
     before = same.stat()
 
@@ -309,14 +175,14 @@ def test_check_mode_and_diff(play, sim, tmp_path):
     new = run.ok("new file")
     assert new["changed"] is True
     assert new["diff"]["before"] == ""
-    assert new["diff"]["after"] == REPORT_25256
+    assert new["diff"]["after"] == samples.REPORT_25256
     unchanged = run.ok("existing file unchanged")
     assert unchanged["changed"] is False
     assert not unchanged.get("diff")
     content = run.ok("existing file content change")
     assert content["changed"] is True
-    assert content["diff"]["before"] == REPORT_25256
-    assert content["diff"]["after"] == REPORT_25252
+    assert content["diff"]["before"] == samples.REPORT_25256
+    assert content["diff"]["after"] == samples.REPORT_25252
     mode = run.ok("existing file mode change")
     assert mode["changed"] is True
     assert "0600" in str(mode["diff"]["before"]) and "0644" in str(mode["diff"]["after"]), mode["diff"]
@@ -330,7 +196,7 @@ def test_check_mode_and_diff(play, sim, tmp_path):
         before.st_mtime_ns,
         0o600,
     )
-    assert same.read_bytes() == REPORT_25256.encode("utf-8")
+    assert same.read_bytes() == samples.REPORT_25256.encode("utf-8")
     # --diff is shown to the person running the play, as a unified diff of the CSV text.
     assert "+49170,ZVB3LWIH3H3U53AOZU5QZ4W4TUTRPPCS,Basic OV" in run.stdout
     assert "-49179,4U6P5PVRG6HMOWYNGRD3HBM6QUSJRDH5,Secure Site Pro EV SSL" in run.stdout
@@ -358,7 +224,7 @@ def test_connection_sources(play, sim, closed_url):
         "environment alone",
         "group defaults",
     ):
-        assert run.ok(task)["codes"] == [CODE_49170], task
+        assert run.ok(task)["codes"] == [samples.TYPED_49170], task
     for task in ("closed port from the environment", "task argument beats group defaults"):
         message = run.failed(task)["msg"]
         assert "cannot reach 127.0.0.1" in message, message

@@ -1,8 +1,8 @@
 """The roles voucher_report and voucher_allocate in real ansible-playbook runs against the DigiCert simulator.
 
 Fixtures come from tests/conftest.py (``sim``) and tests/integration/conftest.py (``play``, ``runner``). Expected
-CSV text and allocations are written out by hand from the simulator's documented data set; the allocation
-follows the score table in tests/unit/plugins/test_allocation.py.
+CSV text and allocations are written out by hand from the simulator's documented data set (report rows in
+tests/documented_samples.py); the allocation follows the score table in tests/unit/plugins/test_allocation.py.
 """
 
 from __future__ import annotations
@@ -17,27 +17,10 @@ import urllib.request
 
 import pytest
 
+from tests import documented_samples as samples
+
 REPORT_ORDERS = (25252, 25256, 25260, 25261)
 ALL_ORDERS = REPORT_ORDERS
-HEADER = (
-    "id,value,product_name,no_of_fqdns,no_of_wildcards,shipping_method,validity_years,validity_days,status,"
-    "created_date,voucher_order_id,cert_request_date,cert_validity_start_date,cert_validity_end_date,"
-    "cert_organization,cert_common_name,certificate_order_id,voucher_validity_end_date,order_valid_from,"
-    "order_valid_till,server_licenses"
-)
-ROW_49170 = (
-    "49170,ZVB3LWIH3H3U53AOZU5QZ4W4TUTRPPCS,Basic OV,5,0,N/A,3,0,used,2022-03-03 13:31:03,25252,"
-    "2022-03-03 13:41:41,,,Example Inc.,example.com,204928159,2023-03-03,,,1"
-)
-ROW_49260 = (
-    "49260,H4LQ7ZC2WN5XBK3RTV6MPJ2DGA4FYS3E,Basic OV,5,0,N/A,3,0,used,2026-07-15 11:02:09,25261,"
-    '2026-07-16 08:30:00,2026-07-16,2027-08-16,"Müller & Søn, ""Ærø""",shop.example.com,204930001,2029-06-02,'
-    "2026-07-16,2029-07-16,1"
-)
-ROW_49261 = (
-    "49261,R2JX6TB4QZ7NVK5WMC3HPL2DGA7FYS6E,Basic OV,5,0,N/A,3,0,used,2026-07-15 11:02:09,25261,"
-    "2026-07-17 14:05:51,,,'=1+2,'-cmd.example.com,204930002,2029-06-02,,,1"
-)
 SUMMARY = {
     "total": 13,
     "by_status": {"active": 8, "used": 5},
@@ -98,10 +81,10 @@ def test_report_is_utf8_rfc4180_with_formulas_neutralized(play, sim, tmp_path):
     text = data.decode("utf-8")
     lines = text.split("\r\n")
     assert lines[-1] == "" and "\n" not in "".join(lines)
-    assert lines[0] == HEADER
-    assert lines[1] == ROW_49170
-    assert ROW_49260 in lines
-    assert ROW_49261 in lines
+    assert lines[0] == samples.CSV_HEADER
+    assert lines[1] == samples.REPORT_ROW_49170
+    assert samples.REPORT_ROW_49260 in lines
+    assert samples.REPORT_ROW_49261 in lines
     assert len(lines) == 1 + 13 + 1
     # A CSV reader gets the exact organization back, and the neutralized formula as text.
     rows = {row["id"]: row for row in csv.DictReader(io.StringIO(text, newline=""))}

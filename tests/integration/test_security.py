@@ -22,6 +22,8 @@ import re
 
 import pytest
 
+from tests import documented_samples as samples
+
 LEAK_KEY = "leakcheck-7f3a9c2e5b1d4086a9f3c7e2b5d1a408"
 REDACTED = "********"
 SIM_FAULTS = [
@@ -41,16 +43,6 @@ MODULE_SUCCESSES = {"success report", "success streamed report"}
 LOOKUP_SUCCESSES = {"success", "success from the cache"}
 # Hostile answers whose message shows what the server said: the key must be there, masked.
 REDACTED_ECHOES = {"hostile 403 echo", "hostile 500 html echo", "hostile 429 echo", "hostile 404 text echo"}
-
-DOCUMENTED_RECORD = {
-    "id": 49170,
-    "value": "ZVB3LWIH3H3U53AOZU5QZ4W4TUTRPPCS",
-    "product_name": "Basic OV",
-    "status": "used",
-    "voucher_order_id": 25252,
-    "certificate_order_id": "204928159",
-    "server_licenses": "1",
-}
 
 
 def html(title, text):
@@ -78,7 +70,7 @@ def hostile(collector_url):
         if order == 5:
             return 200, as_json, json.dumps({"codes": key}).encode()
         if order == 6:
-            return 200, as_json, json.dumps({"codes": [dict(DOCUMENTED_RECORD, id=key)]}).encode()
+            return 200, as_json, json.dumps({"codes": [dict(samples.JSON_SAMPLE_49170, id=key)]}).encode()
         if order == 7:
             errors = [{"code": "request_limit_exceeded", "message": f"Slow down, {key}"}]
             return 429, [*as_json, ("Retry-After", "0")], json.dumps({"errors": errors}).encode()
