@@ -105,30 +105,17 @@ CSV_SAMPLE_ROW_49179 = (
 
 # ---- typed, as the collection returns them ----------------------------------------------------------------------
 
-# The JSON sample typed: the INTEGER_FIELDS as integers, the blank " " dates as None, keys in DigiCert's order.
-TYPED_49170 = {
-    "id": 49170,
-    "value": JSON_VALUE_49170,
-    "product_name": "Basic OV",
-    "no_of_fqdns": 5,
-    "no_of_wildcards": 0,
-    "shipping_method": "N/A",
-    "validity_years": 3,
-    "validity_days": 0,
-    "status": "used",
-    "created_date": "2022-03-03 13:31:03",
-    "voucher_order_id": 25252,
-    "cert_request_date": "2022-03-03 13:41:41",
-    "cert_validity_start_date": None,
-    "cert_validity_end_date": None,
-    "cert_organization": "Example Inc.",
-    "cert_common_name": "example.com",
-    "certificate_order_id": 204928159,
-    "voucher_validity_end_date": "2023-03-03",
-    "order_valid_from": None,
-    "order_valid_till": None,
-    "server_licenses": 1,
-}
+# The JSON sample typed: its digit strings as integers, its blank " " dates as None; every field that changes is
+# listed, the rest (keys in DigiCert's order included) is the sample's.
+TYPED_49170 = dict(
+    JSON_SAMPLE_49170,
+    cert_validity_start_date=None,
+    cert_validity_end_date=None,
+    certificate_order_id=204928159,
+    order_valid_from=None,
+    order_valid_till=None,
+    server_licenses=1,
+)
 # The CSV sample's rows of order 25256 typed the same way; every cell that differs from 49170's row is listed.
 TYPED_49178 = dict(
     TYPED_49170,
