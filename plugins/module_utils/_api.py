@@ -11,6 +11,7 @@ import codecs
 import email.utils
 import json
 import math
+import os
 import random
 import re
 import threading
@@ -114,9 +115,13 @@ class ConnectionSettings:
     @classmethod
     def from_options(cls, get_option: Callable[[str], object]) -> ConnectionSettings:
         """Build settings from module params or plugin options; both use the same option names."""
-        api_key = get_option("api_key")
+        # Vaulted block scalars end in a newline and shell exports pick up spaces: neither is part of a key.
+        api_key = str(get_option("api_key") or "").strip()
         if not api_key:
             raise ValueError("api_key is required: set the api_key option or the DIGICERT_API_KEY environment variable")
+        if not all(" " <= char <= "~" for char in api_key):
+            # The key itself is never quoted: the message must not become the leak.
+            raise ValueError("api_key contains characters that cannot be sent in an HTTP header (not printable ASCII)")
         api_url = get_option("api_url") or PLATFORM_URLS[get_option("platform") or "us"]
         parts = urlsplit(api_url)
         try:
@@ -137,12 +142,15 @@ class ConnectionSettings:
         max_workers = int(get_option("max_concurrent_requests"))
         if not 1 <= max_workers <= 32:
             raise ValueError(f"max_concurrent_requests must be between 1 and 32, not {max_workers}")
+        ca_path = get_option("ca_path") or None
+        if ca_path and not os.path.isfile(ca_path):
+            raise ValueError(f"ca_path: {ca_path} is not a readable file of PEM CA certificates")
         return cls(
-            api_key=str(api_key),
+            api_key=api_key,
             api_url=api_url.rstrip("/"),
             timeout=timeout,
             validate_certs=bool(get_option("validate_certs")),
-            ca_path=get_option("ca_path") or None,
+            ca_path=ca_path,
             retries=retries,
             max_retry_wait=max_retry_wait,
             max_workers=max_workers,
@@ -229,6 +237,9 @@ class DigiCertClient:
         self.session.headers.update({"User-Agent": USER_AGENT, "X-DC-DEVKEY": settings.api_key})
         # Passed on every request: a session-level value loses to REQUESTS_CA_BUNDLE from the environment.
         self._verify = (settings.ca_path or True) if settings.validate_certs else False
+        if not settings.validate_certs:
+            # The user turned verification off on purpose; urllib3's warning would go straight to stderr.
+            requests.packages.urllib3.disable_warnings(requests.packages.urllib3.exceptions.InsecureRequestWarning)
 
     def close(self) -> None:
         self.session.close()
@@ -291,6 +302,13 @@ class DigiCertClient:
                 if not permanent and self._should_retry(attempt, waits, None, failure.reason):
                     continue
                 raise failure from None
+            except (requests.exceptions.RequestException, ValueError, OSError) as exc:
+                # Anything else requests raises (a bad header, an unusable CA file) is not worth retrying.
+                raise DigiCertAPIError(
+                    f"the request could not be sent: {self._exception_text(exc)}",
+                    voucher_order_id=voucher_order_id,
+                    url=url,
+                ) from None
             finally:
                 self._rate_limiter.done(turn)
             elapsed = time.monotonic() - started
@@ -372,6 +390,8 @@ class DigiCertClient:
             reason += f": {snippet!r})" if snippet else ")"
             errors = []
         errors = [{k: self.redact(str(v)) for k, v in error.items()} for error in errors]
+        if status == 404 and any("route" in error.get("code", "") for error in errors):
+            reason = "not found: the API has no such path; check api_url (it ends in /services/v2)"
         return DigiCertAPIError(reason, status=status, errors=errors, voucher_order_id=voucher_order_id, url=url)
 
     def read_body(self, response, voucher_order_id, limit: int | None = None) -> bytes:

@@ -40,6 +40,12 @@ def parse_mode(mode, option_name: str = "mode") -> int:
         raise ValueError(f"{option_name} must be an octal file mode such as '0600', not {mode!r}")
     if not 0 <= value <= 0o7777:
         raise ValueError(f"{option_name} {oct(value)} is not a file mode")
+    # Voucher codes are bearer value: the owner may read and write, the group at most read.
+    if value & ~0o640:
+        raise ValueError(
+            f"{option_name} {value:04o} would let other users read or change voucher codes (or sets special bits); "
+            "use 0600, or 0640 to let the file's group read it"
+        )
     return value
 
 
@@ -92,6 +98,17 @@ def _read_for_diff(path: str) -> str | None:
 
 
 def _check_destination(dest: str) -> None:
+    if not dest:
+        raise FileWriteError("cannot write the report: dest is empty")
+    try:
+        info = os.lstat(dest)
+    except FileNotFoundError:
+        info = None
+    # Replacing a device, a pipe or a link by rename would destroy it (or hang on reading it first).
+    if info is not None and stat.S_ISLNK(info.st_mode):
+        raise FileWriteError(f"cannot write {dest}: it is a symbolic link; give the path of the file itself")
+    if info is not None and not stat.S_ISREG(info.st_mode) and not stat.S_ISDIR(info.st_mode):
+        raise FileWriteError(f"cannot write {dest}: it exists and is not a regular file")
     directory = os.path.dirname(os.path.abspath(dest))
     if not os.path.isdir(directory):
         raise FileWriteError(f"cannot write {dest}: the directory {directory} does not exist")
@@ -129,6 +146,8 @@ def replace_text_file(
     directory = os.path.dirname(os.path.abspath(dest))
     fd, temp_path = tempfile.mkstemp(prefix=".certops-", suffix=".tmp", dir=directory)
     try:
+        if old_digest is not None:
+            _keep_ownership(dest, fd)
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
             render(handle)
             handle.flush()
@@ -147,6 +166,15 @@ def replace_text_file(
             os.unlink(temp_path)
         raise
     return FileResult(True, _diff(dest, before, after) if want_diff else {})
+
+
+def _keep_ownership(dest: str, fd: int) -> None:
+    """Give the new file the old one's owner and group where we may (as root, or our own group)."""
+    info = os.stat(dest)
+    try:
+        os.fchown(fd, info.st_uid, info.st_gid)
+    except PermissionError:
+        pass
 
 
 def _diff(dest: str, before: str | None, after: str | None) -> dict:

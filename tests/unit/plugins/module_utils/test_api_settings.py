@@ -143,10 +143,31 @@ def test_max_concurrent_requests_bounds_are_allowed(value):
     assert ConnectionSettings.from_options(options(max_concurrent_requests=value)).max_workers == value
 
 
-def test_tls_options():
-    settings = ConnectionSettings.from_options(options(validate_certs=False, ca_path="/etc/pki/ca.pem"))
-    assert (settings.validate_certs, settings.ca_path) == (False, "/etc/pki/ca.pem")
+def test_tls_options(tmp_path):
+    bundle = tmp_path / "ca.pem"
+    bundle.write_text("-----BEGIN CERTIFICATE-----\n")
+    settings = ConnectionSettings.from_options(options(validate_certs=False, ca_path=str(bundle)))
+    assert (settings.validate_certs, settings.ca_path) == (False, str(bundle))
     assert ConnectionSettings.from_options(options(ca_path="")).ca_path is None
+
+
+def test_a_missing_ca_path_is_named(tmp_path):
+    missing = str(tmp_path / "nowhere.pem")
+    with pytest.raises(ValueError, match=r"^ca_path: .*nowhere\.pem is not a readable file"):
+        ConnectionSettings.from_options(options(ca_path=missing))
+
+
+@pytest.mark.parametrize("key", [" padded-key-123 ", "vaulted-key-456\n"])
+def test_surrounding_whitespace_is_not_part_of_the_key(key):
+    assert ConnectionSettings.from_options(options(api_key=key)).api_key == key.strip()
+
+
+@pytest.mark.parametrize("key", ["inner\nnewline-key", "n\u00f6n-ascii-key", "tabbed\tkey-9"])
+def test_a_key_that_cannot_be_a_header_is_refused_without_being_quoted(key):
+    with pytest.raises(ValueError) as caught:
+        ConnectionSettings.from_options(options(api_key=key))
+    assert "api_key contains characters" in str(caught.value)
+    assert key.split()[0] not in str(caught.value)
 
 
 def test_the_key_is_kept_as_text():

@@ -118,11 +118,35 @@ def test_dest_report_changed_then_idempotent(run, tmp_path):
     assert read_bytes(dest).count(b"\r\n") == 4
 
 
-@pytest.mark.parametrize(("mode", "expected"), [("0640", 0o640), (0o644, 0o644), ("600", 0o600)])
+@pytest.mark.parametrize(("mode", "expected"), [("0640", 0o640), (0o640, 0o640), ("600", 0o600)])
 def test_dest_mode(run, tmp_path, mode, expected):
     dest = str(tmp_path / "codes.csv")
     assert run(voucher_order_id=25252, dest=dest, mode=mode)["changed"] is True
     assert stat.S_IMODE(os.stat(dest).st_mode) == expected
+
+
+@pytest.mark.parametrize("mode", ["0644", "0660", "04600", 644])
+def test_dest_modes_that_share_the_codes_are_refused(run, tmp_path, mode):
+    dest = tmp_path / "codes.csv"
+    result = run(voucher_order_id=25252, dest=str(dest), mode=mode)
+    assert result["failed"] is True
+    assert "would let other users read or change voucher codes" in result["msg"]
+    assert not dest.exists()
+
+
+def test_dest_that_is_not_a_regular_file_is_refused(run, tmp_path):
+    target = tmp_path / "target.csv"
+    target.write_text("keep me\n")
+    link = tmp_path / "link.csv"
+    link.symlink_to(target)
+    fifo = tmp_path / "pipe.csv"
+    os.mkfifo(fifo)
+    for dest, reason in ((link, "is a symbolic link"), (fifo, "is not a regular file")):
+        result = run(voucher_order_id=25252, dest=str(dest))
+        assert result["failed"] is True
+        assert reason in result["msg"]
+    assert link.is_symlink() and target.read_text() == "keep me\n"
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
 
 
 def test_check_mode_reports_without_writing(run, tmp_path):
