@@ -6,6 +6,8 @@ From ``tests/conftest.py`` these tests use ``collections_path``, ``simulator`` a
   :class:`PlaybookResult` whose task results come from a small aggregate callback, one JSON line per
   result, while the default callback still prints the usual human-readable output.
 - ``play``: a ``runner`` whose environment points the collection at the session simulator.
+- ``out``: an empty folder ``tmp_path/out`` for the reports a test's playbooks write.
+- ``kept_file``: writes a file that a run must leave exactly as it was, and checks that it did.
 - ``closed_url``: an API URL on 127.0.0.1 whose port refuses connections.
 - ``proxy_trap``: a recording server every proxy variable points at. The collection only ever talks to
   127.0.0.1 (exempt through ``NO_PROXY``) in these tests, so any request reaching the trap was on its
@@ -31,6 +33,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -257,6 +260,10 @@ class Runner:
             "DIGICERT_CACHE_DIR": str(self.cache_dir),
         }
 
+    def use_api(self, server: Any) -> None:
+        """Point every later run at SERVER (a simulator): its API URL and the API key it accepts."""
+        self.env.update(DIGICERT_API_URL=server.base_url, DIGICERT_API_KEY=server.api_key)
+
     def write(self, name: str, text: str) -> Path:
         path = self.tmp_path / name
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -330,8 +337,16 @@ def runner(tmp_path: Path, collections_path: Path, proxy_trap: LoopbackServer) -
 @pytest.fixture
 def play(runner: Runner, sim) -> Runner:
     """A Runner whose environment points the collection at the session simulator (reset for this test)."""
-    runner.env.update(DIGICERT_API_URL=sim.base_url, DIGICERT_API_KEY=sim.api_key)
+    runner.use_api(sim)
     return runner
+
+
+@pytest.fixture
+def out(tmp_path: Path) -> Path:
+    """An empty folder, tmp_path/out, for the reports the test's playbooks write."""
+    folder = tmp_path / "out"
+    folder.mkdir()
+    return folder
 
 
 # ---- loopback servers ---------------------------------------------------------------------------------------
@@ -480,6 +495,39 @@ def fleet_inventory(tmp_path: Path) -> Callable[..., Inventory]:
     return write
 
 
+@dataclass
+class KeptFile:
+    """A file written before a run that the run must leave as it was: same bytes, inode, mtime and mode."""
+
+    path: Path
+    content: bytes
+    mode: int
+    before: os.stat_result
+
+    def assert_untouched(self) -> None:
+        after = self.path.stat()
+        assert self.path.read_bytes() == self.content, f"{self.path} was rewritten"
+        assert (after.st_ino, after.st_mtime_ns, stat.S_IMODE(after.st_mode)) == (
+            self.before.st_ino,
+            self.before.st_mtime_ns,
+            self.mode,
+        ), f"{self.path} was replaced, touched or changed mode"
+
+
+def keep_file(path: Path, text: str, mode: int = 0o600) -> KeptFile:
+    """Write TEXT (UTF-8) to PATH with MODE; the returned KeptFile checks later that nothing changed it."""
+    content = text.encode("utf-8")
+    path.write_bytes(content)
+    path.chmod(mode)
+    return KeptFile(path, content, mode, path.stat())
+
+
+@pytest.fixture
+def kept_file() -> Callable[..., KeptFile]:
+    """keep_file for the test modules (a conftest is not importable by name)."""
+    return keep_file
+
+
 def files_under(root: Path) -> list[Path]:
     """Regular files below ROOT (symlinks are not followed)."""
     return [path for path in sorted(root.rglob("*")) if path.is_file() and not path.is_symlink()]
@@ -489,7 +537,14 @@ def mode_of(path: Path) -> int:
     return stat.S_IMODE(path.lstat().st_mode)
 
 
+def assert_not_in_files(secret: str, paths: list[Path]) -> None:
+    """No file of PATHS has SECRET in its path or in its bytes."""
+    for path in paths:
+        assert secret not in str(path), path
+        assert secret.encode() not in path.read_bytes(), f"the secret is in {path}"
+
+
 @pytest.fixture(scope="session")
-def file_tools():
-    """files_under and mode_of for the test modules (a conftest is not importable by name)."""
-    return files_under, mode_of
+def file_tools() -> SimpleNamespace:
+    """files_under, mode_of and assert_not_in_files for the test modules (a conftest is not importable by name)."""
+    return SimpleNamespace(files_under=files_under, mode_of=mode_of, assert_not_in_files=assert_not_in_files)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime
 import ipaddress
 import os
-import stat
 
 import pytest
 
@@ -35,7 +34,7 @@ def attempts(result):
 # ---- retried ---------------------------------------------------------------------------------------------------
 
 
-def test_transient_faults_are_retried_then_succeed(play, sim, tmp_path):
+def test_transient_faults_are_retried_then_succeed(play, sim, out):
     for order_id, record_id in ((7001, 70011), (7002, 70021), (7003, 70031), (7004, 70041)):
         add_order(sim, order_id, record_id)
     sim.add_faults(
@@ -52,8 +51,6 @@ def test_transient_faults_are_retried_then_succeed(play, sim, tmp_path):
             {"order": 7004, "kind": "reset", "times": 1},
         ]
     )
-    out = tmp_path / "out"
-    out.mkdir()
     run = play.run("module/faults_retried.yml", extra_vars={"out": str(out)}, verbosity=3)
     assert run.rc == 0, run
 
@@ -120,14 +117,9 @@ FAILING_FAULTS = [
 ]
 
 
-def test_faults_that_fail_the_task(play, sim, tmp_path):
+def test_faults_that_fail_the_task(play, sim, out, kept_file):
     sim.add_faults([{"order": order_id, "kind": kind, "times": 0} for order_id, kind in FAILING_FAULTS])
-    out = tmp_path / "out"
-    out.mkdir()
-    report = out / "report.csv"
-    report.write_bytes(samples.REPORT_25252.encode("utf-8"))
-    report.chmod(0o600)
-    before = report.stat()
+    report = kept_file(out / "report.csv", samples.REPORT_25252, 0o600)
 
     run = play.run("module/faults_failing.yml", extra_vars={"out": str(out)})
     assert run.rc == 0, run
@@ -173,9 +165,7 @@ def test_faults_that_fail_the_task(play, sim, tmp_path):
     failure("report kept after the second order failed", 8010, 500)
 
     # A failed run leaves the previous report exactly as it was, and no temporary file beside it.
-    after = report.stat()
-    assert report.read_bytes() == samples.REPORT_25252.encode("utf-8")
-    assert (after.st_ino, after.st_mtime_ns, stat.S_IMODE(after.st_mode)) == (before.st_ino, before.st_mtime_ns, 0o600)
+    report.assert_untouched()
     assert os.listdir(out) == ["report.csv"]
 
     by_path = sim.stats()["by_path"]
@@ -189,15 +179,13 @@ def test_faults_that_fail_the_task(play, sim, tmp_path):
     assert "Traceback" not in run.output
 
 
-def test_streamed_csv_cut_in_its_header_fails(play, sim, tmp_path):
+def test_streamed_csv_cut_in_its_header_fails(play, sim, out):
     """The JSON path rejects a truncated body; the CSV path must not turn one into a shorter (here empty) report.
 
     Order 25252's CSV cut in half ends inside the header row: what is left still has the id and value columns
     and no rows.
     """
     sim.add_faults([{"order": 25252, "kind": "truncated", "times": 0}])
-    out = tmp_path / "out"
-    out.mkdir()
     run = play.run("module/stream_one.yml", extra_vars={"out": str(out), "order": 25252})
     assert "voucher order 25252" in run.failed("streamed report")["msg"]
     assert not (out / "report.csv").exists()
@@ -280,38 +268,41 @@ def tls_files(tmp_path_factory):
     return {"ca": ca_file, "cert": cert_file, "key": key_file, "other_ca": other_ca_file}
 
 
-def test_tls_with_a_private_ca(runner, tls_files):
+@pytest.fixture
+def tls_sim(tls_files):
+    """A simulator of this test's own serving HTTPS with the certificate for 127.0.0.1 that tls_files' CA signed."""
     from tests.simulator.control import SimulatorProcess
 
-    with SimulatorProcess(tls_cert=tls_files["cert"], tls_key=tls_files["key"], ca_file=tls_files["ca"]) as tls_sim:
-        assert tls_sim.base_url.startswith("https://127.0.0.1:")
-        runner.env.update(DIGICERT_API_URL=tls_sim.base_url, DIGICERT_API_KEY=tls_sim.api_key)
-        run = runner.run("module/tls.yml", extra_vars={"ca_file": str(tls_files["ca"])})
-        assert run.rc == 0, run
-        untrusted = run.failed("untrusted CA")["msg"]
-        assert "TLS verification of 127.0.0.1 failed" in untrusted and "ca_path" in untrusted, untrusted
-        assert run.ok("ca_path")["codes"][0]["id"] == 49170
-        assert [code["id"] for code in run.ok("validate_certs off")["codes"]] == [49178, 49179]
-        assert "TLS verification of 127.0.0.1 failed" in run.failed("lookup untrusted CA")["msg"]
-        assert run.ok("lookup ca_path")["msg"] == [49250, 49251, 49252, 49253, 49254, 49255]
-        assert "Traceback" not in run.output
-        # Failed handshakes never become HTTP requests: only the three verified or unverified successes count.
-        assert tls_sim.stats()["requests"] == 3
+    with SimulatorProcess(tls_cert=tls_files["cert"], tls_key=tls_files["key"], ca_file=tls_files["ca"]) as process:
+        yield process
 
 
-def test_ca_path_wins_over_a_ca_bundle_in_the_environment(runner, tls_files):
-    from tests.simulator.control import SimulatorProcess
+def test_tls_with_a_private_ca(runner, tls_files, tls_sim):
+    assert tls_sim.base_url.startswith("https://127.0.0.1:")
+    runner.use_api(tls_sim)
+    run = runner.run("module/tls.yml", extra_vars={"ca_file": str(tls_files["ca"])})
+    assert run.rc == 0, run
+    untrusted = run.failed("untrusted CA")["msg"]
+    assert "TLS verification of 127.0.0.1 failed" in untrusted and "ca_path" in untrusted, untrusted
+    assert run.ok("ca_path")["codes"][0]["id"] == 49170
+    assert [code["id"] for code in run.ok("validate_certs off")["codes"]] == [49178, 49179]
+    assert "TLS verification of 127.0.0.1 failed" in run.failed("lookup untrusted CA")["msg"]
+    assert run.ok("lookup ca_path")["msg"] == [49250, 49251, 49252, 49253, 49254, 49255]
+    assert "Traceback" not in run.output
+    # Failed handshakes never become HTTP requests: only the three verified or unverified successes count.
+    assert tls_sim.stats()["requests"] == 3
 
-    with SimulatorProcess(tls_cert=tls_files["cert"], tls_key=tls_files["key"], ca_file=tls_files["ca"]) as tls_sim:
-        runner.env.update(DIGICERT_API_URL=tls_sim.base_url, DIGICERT_API_KEY=tls_sim.api_key)
-        bundle = str(tls_files["other_ca"])
-        run = runner.run(
-            "module/tls.yml",
-            extra_vars={"ca_file": str(tls_files["ca"])},
-            env={"REQUESTS_CA_BUNDLE": bundle, "CURL_CA_BUNDLE": bundle},
-        )
-        assert run.ok("ca_path")["codes"][0]["id"] == 49170
-        assert run.ok("lookup ca_path")["msg"] == [49250, 49251, 49252, 49253, 49254, 49255]
+
+def test_ca_path_wins_over_a_ca_bundle_in_the_environment(runner, tls_files, tls_sim):
+    runner.use_api(tls_sim)
+    bundle = str(tls_files["other_ca"])
+    run = runner.run(
+        "module/tls.yml",
+        extra_vars={"ca_file": str(tls_files["ca"])},
+        env={"REQUESTS_CA_BUNDLE": bundle, "CURL_CA_BUNDLE": bundle},
+    )
+    assert run.ok("ca_path")["codes"][0]["id"] == 49170
+    assert run.ok("lookup ca_path")["msg"] == [49250, 49251, 49252, 49253, 49254, 49255]
 
 
 # ---- pacing ----------------------------------------------------------------------------------------------------
@@ -331,7 +322,7 @@ def test_requests_are_paced_under_the_rate_limit(runner):
         for order_id in orders:
             add_order(limited, order_id, order_id * 10)
         limited.add_faults([{"order": None, "kind": "delay:0.05", "times": 100}])
-        runner.env.update(DIGICERT_API_URL=limited.base_url, DIGICERT_API_KEY=limited.api_key)
+        runner.use_api(limited)
         run = runner.run("module/paced.yml", extra_vars={"orders": orders})
         stats = limited.stats()
         assert stats["by_status"] == {"200": 101}, stats["by_status"]

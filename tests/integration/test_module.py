@@ -114,9 +114,7 @@ def large_order(sim):
     return codes
 
 
-def test_report_content_mode_and_idempotence(play, sim, tmp_path, large_order):
-    out = tmp_path / "out"
-    out.mkdir()
+def test_report_content_mode_and_idempotence(play, sim, out, large_order):
     orders = [25252, 25256, 25260, 25261, LARGE_ORDER]
     run = play.run("module/report.yml", extra_vars={"out": str(out), "report_orders": orders})
     assert run.rc == 0, run
@@ -161,13 +159,8 @@ def test_report_content_mode_and_idempotence(play, sim, tmp_path, large_order):
     assert sorted(os.listdir(out)) == sorted(written), "temporary files left behind"
 
 
-def test_check_mode_and_diff(play, sim, tmp_path):
-    out = tmp_path / "out"
-    out.mkdir()
-    same = out / "same.csv"
-    same.write_bytes(samples.REPORT_25256.encode("utf-8"))
-    same.chmod(0o600)
-    before = same.stat()
+def test_check_mode_and_diff(play, sim, out, kept_file):
+    same = kept_file(out / "same.csv", samples.REPORT_25256, 0o600)
 
     run = play.run("module/check_diff.yml", extra_vars={"out": str(out)}, check=True, diff=True)
     assert run.rc == 0, run
@@ -190,13 +183,7 @@ def test_check_mode_and_diff(play, sim, tmp_path):
 
     # Nothing was written: no new files, the existing one untouched.
     assert os.listdir(out) == ["same.csv"]
-    after = same.stat()
-    assert (after.st_ino, after.st_mtime_ns, stat.S_IMODE(after.st_mode)) == (
-        before.st_ino,
-        before.st_mtime_ns,
-        0o600,
-    )
-    assert same.read_bytes() == samples.REPORT_25256.encode("utf-8")
+    same.assert_untouched()
     # --diff is shown to the person running the play, as a unified diff of the CSV text.
     assert "+49170,ZVB3LWIH3H3U53AOZU5QZ4W4TUTRPPCS,Basic OV" in run.stdout
     assert "-49179,4U6P5PVRG6HMOWYNGRD3HBM6QUSJRDH5,Secure Site Pro EV SSL" in run.stdout
@@ -236,9 +223,7 @@ def test_connection_sources(play, sim, closed_url):
 
 
 @VIA
-def test_failures_are_clean(play, sim, tmp_path, closed_url, via_module):
-    out = tmp_path / "out"
-    out.mkdir()
+def test_failures_are_clean(play, sim, out, closed_url, via_module):
     sim.add_faults([{"order": 25260, "kind": "delay:3", "times": 1}])
     run = play.run(
         "module/errors.yml",

@@ -98,7 +98,7 @@ def key_sim(tmp_path_factory):
 
 
 @pytest.fixture
-def setup(runner, key_sim, simulator, loopback_server, closed_url, tmp_path, tmp_path_factory):
+def setup(runner, key_sim, simulator, loopback_server, closed_url, out, tmp_path, tmp_path_factory):
     key_sim.reset(orders=True)
     key_sim.add_faults([{"order": order, "kind": kind, "times": 0} for order, kind in SIM_FAULTS])
     collector = loopback_server(lambda request: (200, [("Content-Type", "text/plain")], b"thanks\n"))
@@ -106,8 +106,6 @@ def setup(runner, key_sim, simulator, loopback_server, closed_url, tmp_path, tmp
     # The key file lives outside tmp_path, so that everything under tmp_path must be free of the key.
     key_file = tmp_path_factory.mktemp("secret") / "digicert.yml"
     key_file.write_text(f"digicert_api_key: {LEAK_KEY}\n", encoding="utf-8")
-    out = tmp_path / "out"
-    out.mkdir()
     runner.env.update(DIGICERT_API_URL=key_sim.base_url, ANSIBLE_LOG_PATH=str(tmp_path / "ansible.log"))
     extra_vars = {
         "out": str(out),
@@ -133,16 +131,13 @@ def check_run(run, successes):
     assert "Traceback" not in run.output
 
 
-def check_no_leak(run, setup, tmp_path, key_sim):
+def check_no_leak(run, setup, tmp_path, key_sim, file_tools):
     assert LEAK_KEY not in run.stdout
     assert LEAK_KEY not in run.stderr
     assert (tmp_path / "ansible.log").stat().st_size > 0
-    scanned = [path for path in tmp_path.rglob("*") if path.is_file() and not path.is_symlink()]
-    scanned.append(key_sim.log_path)
+    scanned = [*file_tools.files_under(tmp_path), key_sim.log_path]
     assert len(scanned) > 5
-    for path in scanned:
-        assert LEAK_KEY not in str(path)
-        assert LEAK_KEY.encode() not in path.read_bytes(), f"the key is in {path}"
+    file_tools.assert_not_in_files(LEAK_KEY, scanned)
     # The hostile server did get the key (it is the configured API host), so the echoes above were real ...
     assert any(request.headers.get("X-DC-DEVKEY") == LEAK_KEY for request in setup["hostile"].seen())
     # ... but the redirect it answered with was not followed anywhere.
@@ -154,25 +149,25 @@ def check_no_leak(run, setup, tmp_path, key_sim):
     [("security/module_env.yml", False), ("security/module_vars.yml", True)],
     ids=["env-in-process", "vars-module_defaults-module"],
 )
-def test_module_never_shows_the_key(runner, setup, tmp_path, key_sim, playbook, via_module):
+def test_module_never_shows_the_key(runner, setup, tmp_path, key_sim, file_tools, playbook, via_module):
     key_source = {"env": {"DIGICERT_API_KEY": LEAK_KEY}} if "env" in playbook else {"unset": ["DIGICERT_API_KEY"]}
     run = runner.run(playbook, extra_vars={**setup["extra_vars"], "via_module": via_module}, verbosity=4, **key_source)
     check_run(run, MODULE_SUCCESSES)
     assert run.ok("success report")["count"] == 3
     assert (setup["out"] / "report.csv").exists() and (setup["out"] / "streamed.csv").exists()
     assert "redirect" in run.failed("hostile redirect")["msg"]
-    check_no_leak(run, setup, tmp_path, key_sim)
+    check_no_leak(run, setup, tmp_path, key_sim, file_tools)
 
 
 @pytest.mark.parametrize("playbook", ["security/lookup_env.yml", "security/lookup_vars.yml"], ids=["env", "vars"])
-def test_lookup_never_shows_the_key(runner, setup, tmp_path, key_sim, playbook):
+def test_lookup_never_shows_the_key(runner, setup, tmp_path, key_sim, file_tools, playbook):
     key_source = {"env": {"DIGICERT_API_KEY": LEAK_KEY}} if "env" in playbook else {"unset": ["DIGICERT_API_KEY"]}
     run = runner.run(playbook, extra_vars=setup["extra_vars"], verbosity=4, **key_source)
     check_run(run, LOOKUP_SUCCESSES)
     assert run.ok("success")["msg"] == [49170, 49178, 49179]
     assert any(runner.cache_dir.iterdir()), "the lookup cached nothing"
     assert "redirect" in run.failed("hostile redirect")["msg"]
-    check_no_leak(run, setup, tmp_path, key_sim)
+    check_no_leak(run, setup, tmp_path, key_sim, file_tools)
 
 
 def fragments(text, size=12):
