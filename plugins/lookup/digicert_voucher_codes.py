@@ -57,7 +57,10 @@ options:
   cache_ttl:
     description:
       - Longest time in seconds a cached order is used within one run; older entries are fetched again.
-      - Entries never outlive the C(ansible-playbook) run that made them.
+      - Entries are only used by the C(ansible-playbook) run that made them. Their files stay until a later
+        lookup finds them older than O(cache_ttl) and deletes them.
+      - A failed fetch is remembered for 30 seconds, so the other hosts and forks of the run get the same
+        error at once instead of each retrying DigiCert.
     type: float
     default: 600
     ini:
@@ -132,7 +135,7 @@ from ansible_collections.certops.digicert.plugins.module_utils._api import (
     DigiCertAPIError,
     DigiCertClient,
 )
-from ansible_collections.certops.digicert.plugins.module_utils._cache import CacheError, CodesCache
+from ansible_collections.certops.digicert.plugins.module_utils._cache import CachedFailure, CacheError, CodesCache
 from ansible_collections.certops.digicert.plugins.module_utils._orders import (
     build_order_filters,
     matching_voucher_order_ids,
@@ -157,16 +160,36 @@ def _flattened(terms) -> list:
     return flat
 
 
+# Variables the options read (see the doc fragment's plugin part).
+_OPTION_VARIABLES = (
+    "digicert_api_key",
+    "digicert_api_url",
+    "digicert_platform",
+    "digicert_validate_certs",
+    "digicert_ca_path",
+)
+
+
 class LookupModule(LookupBase):
-    def _templated_option(self, name: str):
-        """An option's value; one taken from a variable such as digicert_api_key is still a template."""
-        value = self.get_option(name)
-        if isinstance(value, str) and self._templar is not None and self._templar.is_template(value):
-            value = self._templar.template(value)
-        return value
+    def _option_variables(self, variables) -> dict:
+        """Our variables, templated: a lookup gets them raw (digicert_api_key: '{{ vault_key }}')."""
+        found = {}
+        for name in _OPTION_VARIABLES:
+            if variables and name in variables:
+                value = variables[name]
+                if isinstance(value, str) and self._templar is not None and self._templar.is_template(value):
+                    value = self._templar.template(value)
+                found[name] = value
+        return found
 
     def run(self, terms, variables=None, **kwargs):
-        self.set_options(var_options=variables, direct=kwargs)
+        self.set_options(var_options=self._option_variables(variables), direct=kwargs)
+        unknown = sorted(set(kwargs) - set(self._options))
+        if unknown:
+            raise AnsibleLookupError(
+                f"unknown option {', '.join(unknown)}; "
+                "ansible-doc -t lookup certops.digicert.digicert_voucher_codes lists them"
+            )
         if REQUESTS_IMPORT_ERROR is not None:
             raise AnsibleLookupError("the Python library requests is required on the controller: pip install requests")
         order_filters = self.get_option("voucher_orders")
@@ -178,7 +201,7 @@ class LookupModule(LookupBase):
                 order_ids = None
             else:
                 order_ids = parse_voucher_order_ids(_flattened(terms), option_name="voucher order ids (terms)")
-            settings = ConnectionSettings.from_options(self._templated_option)
+            settings = ConnectionSettings.from_options(self.get_option)
         except ValueError as exc:
             raise AnsibleLookupError(str(exc)) from None
 
@@ -188,7 +211,7 @@ class LookupModule(LookupBase):
                 if order_ids is None:
                     order_ids = matching_voucher_order_ids(client, order_filters)
                 per_order = self._fetch(client, settings, order_ids)
-            except (DigiCertAPIError, CacheError) as exc:
+            except (DigiCertAPIError, CacheError, CachedFailure) as exc:
                 failure = str(exc)
             else:
                 failure = None

@@ -22,10 +22,17 @@ from collections.abc import Callable
 
 DEFAULT_CACHE_DIR = "~/.cache/certops.digicert"
 LOCK_LIFETIME = 24 * 3600
+# How long other processes of the run repeat a failure instead of retrying it: hundreds of forks
+# each retrying a throttled or broken order would make it worse.
+FAILURE_LIFETIME = 30.0
 
 
 class CacheError(OSError):
     """The cache folder cannot be used safely."""
+
+
+class CachedFailure(Exception):
+    """A fetch failed moments ago in this run; its message, instead of asking DigiCert again."""
 
 
 def current_run_id() -> str:
@@ -59,7 +66,8 @@ class CodesCache:
         run_id: str | None = None,
         log: Callable[[str], None] | None = None,
     ) -> None:
-        self.directory = os.path.abspath(os.path.expanduser(directory))
+        # An empty setting (DIGICERT_CACHE_DIR="") must not mean the current folder.
+        self.directory = os.path.abspath(os.path.expanduser(directory or DEFAULT_CACHE_DIR))
         self.ttl = ttl
         self._scope = hashlib.sha256(
             "\0".join((api_url.rstrip("/"), api_key, run_id or current_run_id())).encode("utf-8")
@@ -113,8 +121,14 @@ class CodesCache:
             for order_id in missing:
                 self._log(f"cache miss for voucher order {order_id}: asking DigiCert")
             if missing:
-                for order_id, codes in zip(missing, fetch_many(missing), strict=True):
-                    self._write(self._path(order_id, ".json"), codes)
+                try:
+                    fetched = fetch_many(missing)
+                except Exception as exc:
+                    for order_id in missing:
+                        self._write(self._path(order_id, ".json"), {"failure": str(exc)})
+                    raise
+                for order_id, codes in zip(missing, fetched, strict=True):
+                    self._write(self._path(order_id, ".json"), {"codes": codes})
                     found[order_id] = codes
             return [found[order_id] for order_id in voucher_order_ids]
         finally:
@@ -123,20 +137,27 @@ class CodesCache:
 
     def _read(self, path: str) -> list[dict] | None:
         try:
-            if time.time() - os.stat(path).st_mtime > self.ttl:
+            age = time.time() - os.stat(path).st_mtime
+            if age > self.ttl:
                 return None
             with open(path, encoding="utf-8") as handle:
                 document = json.load(handle)
         except (OSError, ValueError):
             return None
-        codes = document.get("codes") if isinstance(document, dict) else None
+        if not isinstance(document, dict):
+            return None
+        if isinstance(document.get("failure"), str):
+            if age > FAILURE_LIFETIME:
+                return None
+            raise CachedFailure(f"{document['failure']} (failed {age:.0f}s ago in this run; not asked again yet)")
+        codes = document.get("codes")
         return codes if isinstance(codes, list) else None
 
-    def _write(self, path: str, codes: list[dict]) -> None:
+    def _write(self, path: str, document: dict) -> None:
         fd, temp_path = tempfile.mkstemp(prefix=".entry-", dir=self.directory)
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump({"codes": codes}, handle, separators=(",", ":"))
+                json.dump(document, handle, separators=(",", ":"))
             os.replace(temp_path, path)
         except BaseException:
             if os.path.exists(temp_path):

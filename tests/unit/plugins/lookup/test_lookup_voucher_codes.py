@@ -247,3 +247,19 @@ def test_without_requests_the_lookup_says_what_is_missing(lookup, digicert_sim, 
     monkeypatch.setattr(sys.modules[type(lookup).__module__], "REQUESTS_IMPORT_ERROR", ImportError("no requests"))
     with pytest.raises(AnsibleLookupError, match="requests is required"):
         lookup.run([25252], **connection(digicert_sim))
+
+
+def test_an_unknown_option_is_an_error_not_ignored(lookup, digicert_sim):
+    # A typo such as stauts= would otherwise return every code, used ones included.
+    with pytest.raises(AnsibleLookupError, match=r"^unknown option stauts; ansible-doc -t lookup"):
+        lookup.run([25252], stauts="active", **connection(digicert_sim))
+    assert digicert_sim.stats()["requests"] == 0
+
+
+def test_an_empty_cache_dir_setting_means_the_default_folder(tmp_path, monkeypatch):
+    from ansible_collections.certops.digicert.plugins.module_utils._cache import CodesCache
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    cache = CodesCache("", "http://127.0.0.1:9/services/v2", "key-for-empty-dir-test", ttl=60, run_id="r")
+    assert cache.directory == str(tmp_path / ".cache" / "certops.digicert")

@@ -174,7 +174,7 @@ def test_unreadable_entry_is_fetched_again(tmp_path, content):
     assert fetch.calls == [25252, 25252]
 
 
-def test_a_failed_fetch_stores_nothing_and_releases_the_lock(tmp_path):
+def test_a_failed_fetch_is_remembered_briefly_and_releases_the_lock(tmp_path, monkeypatch):
     cache = make_cache(tmp_path)
 
     def failing(order_id):
@@ -182,8 +182,15 @@ def test_a_failed_fetch_stores_nothing_and_releases_the_lock(tmp_path):
 
     with pytest.raises(RuntimeError):
         cache.get_or_fetch(25252, failing)
-    assert list(tmp_path.glob("codes-*.json")) == []
+    # Another fork of the run asking moments later gets the same failure without asking DigiCert.
     fetch = CountingFetch()
+    with pytest.raises(_cache.CachedFailure, match=r"^DigiCert said no \(failed \d+s ago in this run"):
+        make_cache(tmp_path).get_or_fetch(25252, fetch)
+    assert fetch.calls == []
+    # Once the failure is older than FAILURE_LIFETIME, the order is asked for again (and the lock is free).
+    entry = next(tmp_path.glob("codes-*.json"))
+    old = time.time() - _cache.FAILURE_LIFETIME - 1
+    os.utime(entry, (old, old))
     assert cache.get_or_fetch(25252, fetch) == samples.TYPED_ORDER_25252
     assert fetch.calls == [25252]
 
