@@ -128,7 +128,7 @@ def test_report_content_mode_and_idempotence(play, sim, out, large_order):
     assert run.ok("second write")["changed"] is False
     assert run.ok("mode only")["changed"] is True
     assert run.ok("mode only again")["changed"] is False
-    assert stat.S_IMODE(os.stat(out / "int-mode.csv").st_mode) == 0o604
+    assert stat.S_IMODE(os.stat(out / "int-mode.csv").st_mode) == 0o640
     assert run.ok("content changes")["changed"] is True
     assert read_bytes(report) == samples.report_of(
         samples.REPORT_ROW_49178, samples.REPORT_ROW_49179, samples.REPORT_ROW_49170
@@ -178,7 +178,7 @@ def test_check_mode_and_diff(play, sim, out, kept_file):
     assert content["diff"]["after"] == samples.REPORT_25252
     mode = run.ok("existing file mode change")
     assert mode["changed"] is True
-    assert "0600" in str(mode["diff"]["before"]) and "0644" in str(mode["diff"]["after"]), mode["diff"]
+    assert "0600" in str(mode["diff"]["before"]) and "0640" in str(mode["diff"]["after"]), mode["diff"]
     assert run.ok("streamed new file")["changed"] is True
 
     # Nothing was written: no new files, the existing one untouched.
