@@ -240,6 +240,8 @@ class LookupModule(LookupBase):
             settings.api_key,
             ttl=float(self.get_option("cache_ttl")),
             log=_log,
+            # A failure remembered under one TLS setting must not answer for another.
+            variant=f"{settings.validate_certs}\0{settings.ca_path or ''}",
         )
         cache.purge_expired()
         return cache.get_or_fetch_many(order_ids, client.fetch_codes_of_orders)

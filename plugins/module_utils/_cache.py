@@ -53,8 +53,9 @@ def current_run_id() -> str:
 class CodesCache:
     """Codes of voucher orders, stored privately for the current run and at most ``ttl`` seconds.
 
-    File names are hashes of the API URL, the API key, the run and the order id: the key never
-    appears in clear, and a different key never reads another key's entries.
+    File names are hashes of the API URL, the API key, the run, the ``variant`` (the TLS settings) and
+    the order id: the key never appears in clear, a different key never reads another key's entries,
+    and a failure remembered under one TLS setting never answers for another.
     """
 
     def __init__(
@@ -65,12 +66,13 @@ class CodesCache:
         ttl: float,
         run_id: str | None = None,
         log: Callable[[str], None] | None = None,
+        variant: str = "",
     ) -> None:
         # An empty setting (DIGICERT_CACHE_DIR="") must not mean the current folder.
         self.directory = os.path.abspath(os.path.expanduser(directory or DEFAULT_CACHE_DIR))
         self.ttl = ttl
         self._scope = hashlib.sha256(
-            "\0".join((api_url.rstrip("/"), api_key, run_id or current_run_id())).encode("utf-8")
+            "\0".join((api_url.rstrip("/"), api_key, run_id or current_run_id(), variant)).encode("utf-8")
         ).hexdigest()
         self._log = log or (lambda message: None)
         self._prepare_directory()

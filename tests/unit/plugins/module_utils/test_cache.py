@@ -195,6 +195,19 @@ def test_a_failed_fetch_is_remembered_briefly_and_releases_the_lock(tmp_path, mo
     assert fetch.calls == [25252]
 
 
+def test_a_remembered_failure_does_not_answer_for_other_tls_settings(tmp_path):
+    def failing(order_id):
+        raise RuntimeError("TLS verification failed")
+
+    with pytest.raises(RuntimeError):
+        make_cache(tmp_path, variant="True\0").get_or_fetch(25252, failing)
+    fetch = CountingFetch()
+    assert make_cache(tmp_path, variant="True\0/etc/private-ca.pem").get_or_fetch(25252, fetch) == (
+        samples.TYPED_ORDER_25252
+    )
+    assert fetch.calls == [25252]
+
+
 def test_a_failed_write_leaves_no_temporary_file(tmp_path):
     cache = make_cache(tmp_path)
     with pytest.raises(TypeError):
