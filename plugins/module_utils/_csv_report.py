@@ -8,6 +8,7 @@ Nothing here is a public API; it may change in any release.
 from __future__ import annotations
 
 import csv
+import json
 from collections.abc import Iterable, Sequence
 from typing import TextIO
 
@@ -47,6 +48,9 @@ class CodesCsvWriter:
             return "true" if value else "false"
         if isinstance(value, str):
             return neutralize_formula(value) if self.neutralize_formulas else value
+        if isinstance(value, (dict, list)):
+            # A structured field DigiCert may add later: JSON, as the CSV answer itself would carry it.
+            return self._cell(json.dumps(value, separators=(",", ":"), ensure_ascii=False))
         return value
 
     def write(self, code: dict) -> dict:

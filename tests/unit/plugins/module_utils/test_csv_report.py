@@ -111,3 +111,9 @@ def test_line_breaks_inside_a_cell_are_quoted():
 def test_spaces_alone_do_not_cause_quotes():
     # DigiCert's own CSV quotes "Basic OV"; RFC 4180 does not require it, and we quote only where needed.
     assert render([{"x": "Basic OV"}], columns=["x"]) == "x\r\nBasic OV\r\n"
+
+
+def test_a_structured_field_is_written_as_json_like_the_csv_answer_carries_it():
+    stream = io.StringIO()
+    CodesCsvWriter(stream, columns=("id", "extra")).write({"id": 7, "extra": {"sites": ["a.example", "b.example"]}})
+    assert stream.getvalue() == 'id,extra\r\n7,"{""sites"":[""a.example"",""b.example""]}"\r\n'
