@@ -149,6 +149,6 @@ def test_other_connections_and_become_run_the_module(monkeypatch, transport, bec
 
 
 def test_without_requests_the_module_runs(monkeypatch):
-    monkeypatch.setattr(action_plugin, "REQUESTS_IMPORT_ERROR", ImportError("no requests"))
+    monkeypatch.setattr(action_plugin, "REQUESTS_IMPORT_ERROR", "ModuleNotFoundError: no requests\n")
     monkeypatch.setattr(action_plugin.ActionModule, "_execute_module", lambda self, **kwargs: {"ran": "module"})
     assert make_action({"voucher_order_id": 1}).run(task_vars={}) == {"ran": "module"}

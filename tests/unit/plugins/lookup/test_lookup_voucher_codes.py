@@ -244,7 +244,9 @@ def test_voucher_orders_with_a_bad_filter(lookup, digicert_sim):
 
 
 def test_without_requests_the_lookup_says_what_is_missing(lookup, digicert_sim, monkeypatch):
-    monkeypatch.setattr(sys.modules[type(lookup).__module__], "REQUESTS_IMPORT_ERROR", ImportError("no requests"))
+    monkeypatch.setattr(
+        sys.modules[type(lookup).__module__], "REQUESTS_IMPORT_ERROR", "ModuleNotFoundError: no requests\n"
+    )
     with pytest.raises(AnsibleLookupError, match="requests is required"):
         lookup.run([25252], **connection(digicert_sim))
 

@@ -400,7 +400,7 @@ def test_voucher_orders_errors(run, digicert_sim, args, message):
 def test_without_requests_the_module_says_what_is_missing(run, monkeypatch):
     import ansible_collections.certops.digicert.plugins.modules.digicert_voucher_codes as module_source
 
-    monkeypatch.setattr(module_source, "REQUESTS_IMPORT_ERROR", ImportError("No module named 'requests'"))
+    monkeypatch.setattr(module_source, "REQUESTS_IMPORT_ERROR", "ModuleNotFoundError: No module named 'requests'\n")
     result = run(voucher_order_id=25252)
     assert result["failed"] is True
     assert "requests" in result["msg"]
