@@ -89,6 +89,8 @@ class VoucherCodesTask:
                 self.order_filters = build_order_filters(params["voucher_orders"], option_prefix="voucher_orders.")
             else:
                 self.order_ids = parse_voucher_order_ids(params["voucher_order_id"])
+            if params["dest"] is not None and not params["dest"].strip():
+                raise ValueError("dest is empty: give the path of the CSV report, or leave dest out")
             self.mode = parse_mode(params["mode"]) if params["dest"] else None
             self.columns = _checked_names(params["columns"], "columns") or CODE_FIELDS
             self.fields = _checked_names(params["fields"], "fields")

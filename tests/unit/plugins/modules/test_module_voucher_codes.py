@@ -404,3 +404,10 @@ def test_without_requests_the_module_says_what_is_missing(run, monkeypatch):
     result = run(voucher_order_id=25252)
     assert result["failed"] is True
     assert "requests" in result["msg"]
+
+
+def test_an_empty_dest_is_an_error_not_a_silent_no_op(run, digicert_sim):
+    result = run(voucher_order_id=25252, dest="")
+    assert result["failed"] is True
+    assert result["msg"].startswith("dest is empty")
+    assert digicert_sim.stats()["requests"] == 0
