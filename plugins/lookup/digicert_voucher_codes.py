@@ -28,8 +28,8 @@ options:
     description:
       - Instead of ids, use every voucher order matching these filters, as for the module's
         O(certops.digicert.digicert_voucher_codes#module:voucher_orders) option, for example
-        V(codes_status) set to V([unused, partial]). The list of matching orders is read once per
-        evaluation; the codes of each order are cached as usual.
+        V(codes_status) set to V([unused, partial]). The list of matching orders is cached for the
+        run like the codes of each order.
     type: dict
   status:
     description: Keep only codes whose status is one of these (case-insensitive), for example V(active).
@@ -126,6 +126,8 @@ _raw:
   elements: raw
 """
 
+import json
+
 from ansible.errors import AnsibleLookupError
 from ansible.plugins.lookup import LookupBase
 from ansible.utils.display import Display
@@ -208,9 +210,13 @@ class LookupModule(LookupBase):
         field = self.get_option("field")
         with DigiCertClient(settings, log=_log) as client:
             try:
+                cache = self._cache(settings)
                 if order_ids is None:
-                    order_ids = matching_voucher_order_ids(client, order_filters)
-                per_order = self._fetch(client, settings, order_ids)
+                    order_ids = self._matching_order_ids(client, cache, order_filters)
+                if cache is None:
+                    per_order = client.fetch_codes_of_orders(order_ids)
+                else:
+                    per_order = cache.get_or_fetch_many(order_ids, client.fetch_codes_of_orders)
             except (DigiCertAPIError, CacheError, CachedFailure) as exc:
                 failure = str(exc)
             else:
@@ -230,10 +236,10 @@ class LookupModule(LookupBase):
             return [code.get(field) for code in codes]
         return codes
 
-    def _fetch(self, client: DigiCertClient, settings: ConnectionSettings, order_ids: list[int]) -> list[list[dict]]:
+    def _cache(self, settings: ConnectionSettings) -> CodesCache | None:
         if not self.get_option("cache"):
             _log("cache off: asking DigiCert for every order")
-            return client.fetch_codes_of_orders(order_ids)
+            return None
         cache = CodesCache(
             self.get_option("cache_dir"),
             settings.api_url,
@@ -244,4 +250,14 @@ class LookupModule(LookupBase):
             variant=f"{settings.validate_certs}\0{settings.ca_path or ''}",
         )
         cache.purge_expired()
-        return cache.get_or_fetch_many(order_ids, client.fetch_codes_of_orders)
+        return cache
+
+    def _matching_order_ids(self, client: DigiCertClient, cache: CodesCache | None, order_filters: dict) -> list[int]:
+        def list_orders(_key=None) -> list[int]:
+            return matching_voucher_order_ids(client, order_filters)
+
+        if cache is None:
+            return list_orders()
+        # The listing is cached like an order's codes, so an inventory variable lists once per run too.
+        listing_key = "voucher-orders:" + json.dumps(order_filters, sort_keys=True)
+        return cache.get_or_fetch(listing_key, list_orders)

@@ -90,12 +90,16 @@ class CodesCache:
         if stat.S_IMODE(info.st_mode) != 0o700:
             os.chmod(self.directory, 0o700)
 
-    def _path(self, voucher_order_id: int, suffix: str) -> str:
+    def _path(self, voucher_order_id: int | str, suffix: str) -> str:
         name = hashlib.sha256(f"{self._scope}\0{voucher_order_id}".encode()).hexdigest()[:40]
         return os.path.join(self.directory, f"codes-{name}{suffix}")
 
-    def get_or_fetch(self, voucher_order_id: int, fetch: Callable[[int], list[dict]]) -> list[dict]:
-        """The cached codes of one order, or ``fetch(voucher_order_id)`` stored for the others."""
+    def get_or_fetch(self, voucher_order_id: int | str, fetch: Callable[[int | str], list]) -> list:
+        """The cached codes of one order, or ``fetch(voucher_order_id)`` stored for the others.
+
+        Any other list that one run should compute once (such as the ids a listing found) can be
+        cached under a string key the same way.
+        """
         return self.get_or_fetch_many([voucher_order_id], lambda order_ids: [fetch(order_ids[0])])[0]
 
     def get_or_fetch_many(

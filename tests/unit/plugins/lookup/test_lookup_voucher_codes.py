@@ -265,3 +265,13 @@ def test_an_empty_cache_dir_setting_means_the_default_folder(tmp_path, monkeypat
     monkeypatch.chdir(tmp_path)
     cache = CodesCache("", "http://127.0.0.1:9/services/v2", "key-for-empty-dir-test", ttl=60, run_id="r")
     assert cache.directory == str(tmp_path / ".cache" / "certops.digicert")
+
+
+def test_orders_found_by_filters_are_listed_once_per_run(lookup, digicert_sim):
+    # An inventory variable with voucher_orders is evaluated per host: the listing is cached like the codes.
+    first = lookup.run([], voucher_orders={"codes_status": "unused"}, field="id", **connection(digicert_sim))
+    listed = digicert_sim.stats()["by_path"].get("/services/v2/voucher", 0)
+    second = lookup.run([], voucher_orders={"codes_status": "unused"}, field="id", **connection(digicert_sim))
+    assert second == first and first
+    assert listed >= 1
+    assert digicert_sim.stats()["by_path"].get("/services/v2/voucher", 0) == listed
