@@ -34,6 +34,8 @@ import datetime
 import hashlib
 from collections.abc import Iterable, Mapping
 
+from ansible_collections.certops.digicert.plugins.module_utils._records import days_until
+
 
 class AllocationError(ValueError):
     """The inputs cannot be turned into an allocation (bad input, shared common names, shortage)."""
@@ -93,14 +95,8 @@ def _take_best(group_key: str, free: list[Mapping], score_keys: list[bytes]) -> 
 
 
 def _expired(code: Mapping, today: datetime.date) -> bool:
-    end = code.get("voucher_validity_end_date")
-    if not isinstance(end, str) or not end.strip():
-        return False
-    try:
-        return datetime.date.fromisoformat(end.strip()[:10]) < today
-    except ValueError:
-        # An end date we cannot read is DigiCert's to enforce, not ours.
-        return False
+    days_left = days_until(code.get("voucher_validity_end_date"), today)
+    return days_left is not None and days_left < 0
 
 
 def _group_hosts(common_names_by_host: Mapping, share_common_names: bool) -> dict[str, list[str]]:

@@ -269,7 +269,7 @@ class CodeSummary:
         self.by_status[status] = self.by_status.get(status, 0) + 1
         self.by_product[product] = self.by_product.get(product, 0) + 1
         if self.expiry_window_days is not None and status == "active":
-            days_left = _days_until(code.get("voucher_validity_end_date"), self._today)
+            days_left = days_until(code.get("voucher_validity_end_date"), self._today)
             if days_left is not None and days_left <= self.expiry_window_days:
                 self.expiring.append(
                     {
@@ -294,7 +294,12 @@ class CodeSummary:
         return summary
 
 
-def _days_until(date_text, today: datetime.date) -> int | None:
+def days_until(date_text, today: datetime.date) -> int | None:
+    """Days from ``today`` to a DigiCert date (``YYYY-MM-DD``, or a timestamp starting with one).
+
+    Negative once the date has passed; None for a missing or unreadable date, which is DigiCert's to
+    enforce, not ours.
+    """
     if not isinstance(date_text, str):
         return None
     try:
