@@ -44,16 +44,7 @@ trap finish EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-mkdir -p "$dest"
-# Deleted-but-still-indexed files are listed by `git ls-files -c`; copy only what exists.
-(
-    cd "$root"
-    git ls-files -z --cached --others --exclude-standard | while IFS= read -r -d '' path; do
-        if [ -e "$path" ] || [ -L "$path" ]; then
-            printf '%s\0' "$path"
-        fi
-    done | tar --null --no-recursion -T - -cf -
-) | tar -xf - -C "$dest"
+"$root/scripts/clean-copy.sh" "$dest"
 
 (
     cd "$dest"

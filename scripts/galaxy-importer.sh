@@ -68,20 +68,6 @@ ensure_venv() {
     printf '%s' "$wanted" >"$stamp"
 }
 
-# Copy what git would commit into $1.
-clean_copy() {
-    local dest=$1
-    mkdir -p "$dest"
-    (
-        cd "$root"
-        git ls-files -z --cached --others --exclude-standard | while IFS= read -r -d '' path; do
-            if [ -e "$path" ] || [ -L "$path" ]; then
-                printf '%s\0' "$path"
-            fi
-        done | tar --null --no-recursion -T - -cf -
-    ) | tar -xf - -C "$dest"
-}
-
 # galaxy_field FIELD DIR: a top-level scalar of DIR/galaxy.yml (namespace, name, version).
 galaxy_field() {
     sed -n "s/^$1:[[:space:]]*\([^[:space:]#]*\).*/\1/p" "$2/galaxy.yml" | tr -d "\"'"
@@ -102,7 +88,7 @@ finish() {
 }
 trap finish EXIT
 
-clean_copy "$tmp/src"
+"$root/scripts/clean-copy.sh" "$tmp/src"
 if [ "$preview_release" = 1 ] && [ ! -f "$tmp/src/changelogs/changelog.yaml" ]; then
     version=$(galaxy_field version "$tmp/src")
     log "preview: antsibull-changelog release --version $version (in the temporary copy only)"
