@@ -8,8 +8,6 @@ status and DigiCert's error codes. docs/faults.md has the table.
 
 from __future__ import annotations
 
-import datetime
-import ipaddress
 import os
 
 import pytest
@@ -194,78 +192,13 @@ def test_streamed_csv_cut_in_its_header_fails(play, sim, out):
 # ---- TLS -------------------------------------------------------------------------------------------------------
 
 
-def _make_ca(common_name):
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    now = datetime.datetime.now(datetime.timezone.utc)
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(
-            x509.KeyUsage(True, False, False, False, False, True, True, False, False),
-            critical=True,
-        )
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-        .sign(key, hashes.SHA256())
-    )
-    return key, name, cert
-
-
 @pytest.fixture(scope="module")
 def tls_files(tmp_path_factory):
     """A CA and a server certificate for 127.0.0.1 signed by it, made for this test run only, and an unrelated CA."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+    from tests.private_ca import write_private_ca
 
-    directory = tmp_path_factory.mktemp("tls")
-    now = datetime.datetime.now(datetime.timezone.utc)
-    ca_key, ca_name, ca_cert = _make_ca("certops.digicert integration test CA")
-    _other_key, _other_name, other_ca = _make_ca("an unrelated CA")
-    server_key = ec.generate_private_key(ec.SECP256R1())
-    server_cert = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")]))
-        .issuer_name(ca_name)
-        .public_key(server_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(server_key.public_key()), critical=False)
-        .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(
-                ca_cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
-            ),
-            critical=False,
-        )
-        .sign(ca_key, hashes.SHA256())
-    )
-    pem = serialization.Encoding.PEM
-    ca_file = directory / "ca.pem"
-    ca_file.write_bytes(ca_cert.public_bytes(pem))
-    other_ca_file = directory / "other-ca.pem"
-    other_ca_file.write_bytes(other_ca.public_bytes(pem))
-    cert_file = directory / "server.pem"
-    cert_file.write_bytes(server_cert.public_bytes(pem))
-    key_file = directory / "server.key"
-    key_file.write_bytes(server_key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
-    key_file.chmod(0o600)
-    return {"ca": ca_file, "cert": cert_file, "key": key_file, "other_ca": other_ca_file}
+    paths = write_private_ca(tmp_path_factory.mktemp("tls"), "certops.digicert integration test")
+    return {"ca": paths["ca"], "cert": paths["server"], "key": paths["server-key"], "other_ca": paths["other-ca"]}
 
 
 @pytest.fixture

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import datetime
-import ipaddress
-import os
-
 import certops_unit_support as support
 import pytest
 from ansible_collections.certops.digicert.plugins.module_utils._api import DigiCertAPIError, DigiCertClient
@@ -13,75 +9,13 @@ from ansible_collections.certops.digicert.plugins.module_utils._api import DigiC
 from tests import documented_samples as samples
 
 x509 = pytest.importorskip("cryptography.x509")
-from cryptography.hazmat.primitives import hashes, serialization  # noqa: E402
-from cryptography.hazmat.primitives.asymmetric import ec  # noqa: E402
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID  # noqa: E402
-
-
-def _name(common_name: str):
-    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+from tests.private_ca import write_private_ca  # noqa: E402
 
 
 def make_pki(directory):
     """Write ca.pem, server.pem (for IP 127.0.0.1, signed by the CA) and server-key.pem; return their paths."""
-    now = datetime.datetime.now(datetime.timezone.utc)
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca_cert = (
-        x509.CertificateBuilder()
-        .subject_name(_name("certops unit test CA"))
-        .issuer_name(_name("certops unit test CA"))
-        .public_key(ca_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=True,
-                crl_sign=True,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
-        .sign(ca_key, hashes.SHA256())
-    )
-    server_key = ec.generate_private_key(ec.SECP256R1())
-    server_cert = (
-        x509.CertificateBuilder()
-        .subject_name(_name("127.0.0.1"))
-        .issuer_name(ca_cert.subject)
-        .public_key(server_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-        .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()),
-            critical=False,
-        )
-        .sign(ca_key, hashes.SHA256())
-    )
-    paths = {name: str(directory / f"{name}.pem") for name in ("ca", "server", "server-key")}
-    with open(paths["ca"], "wb") as handle:
-        handle.write(ca_cert.public_bytes(serialization.Encoding.PEM))
-    with open(paths["server"], "wb") as handle:
-        handle.write(server_cert.public_bytes(serialization.Encoding.PEM))
-    with open(os.open(paths["server-key"], os.O_WRONLY | os.O_CREAT, 0o600), "wb") as handle:
-        handle.write(
-            server_key.private_bytes(
-                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-            )
-        )
-    return paths
+    paths = write_private_ca(directory, "certops unit test")
+    return {name: str(paths[name]) for name in ("ca", "server", "server-key")}
 
 
 @pytest.fixture(scope="module")
